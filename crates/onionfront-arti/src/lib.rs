@@ -1,0 +1,1 @@
+//! onionfront-arti: the Arti network layer (TODO).

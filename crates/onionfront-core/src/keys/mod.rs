@@ -1,0 +1,1 @@
+//! Identity keys of the public services: loading, generating, writing.

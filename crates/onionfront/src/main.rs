@@ -1,0 +1,5 @@
+//! The `onionfront` binary: CLI entry point.
+
+fn main() {
+    println!("onionfront");
+}

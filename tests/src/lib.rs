@@ -1,0 +1,1 @@
+//! Private Tor network harness (TODO).
