@@ -1,1 +1,23 @@
-//! Private Tor network harness (TODO).
+//! A private Tor network of real C tor processes on 127.0.0.1, for onionfront's end-to-end tests.
+//!
+//! [`network::Network`] starts directory authorities, relays (all HSDirs), C tor backend onion
+//! services (each in front of a tiny HTTP server answering its own name) and a C tor client with a
+//! SOCKS port; [`onionfront::Onionfront`] runs the onionfront binary in front of the backends.
+//! Everything lives in one temp dir per run, uses ports chosen at run time, and every process is
+//! stopped by PID when its guard is dropped (also on a panic). See `tests/README.md`.
+
+pub mod authority;
+pub mod backend;
+pub mod client;
+pub mod config;
+pub mod keys;
+pub mod network;
+pub mod onionfront;
+pub mod ports;
+pub mod process;
+pub mod relay;
+pub mod torrc;
+pub mod wait;
+
+pub use network::{Network, NetworkOptions};
+pub use onionfront::Onionfront;

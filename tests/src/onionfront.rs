@@ -1,0 +1,299 @@
+//! The onionfront binary under test: finding or building it ([`binary`]), `onionfront keygen`
+//! ([`keygen`]), and running the daemon ([`Onionfront`]) with its log in the config's folder and
+//! its status socket read on demand.
+
+use std::ffi::OsString;
+use std::io::{BufRead, BufReader, Read};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus, Stdio};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use anyhow::{Context, Result, anyhow, bail};
+use nix::sys::signal::Signal;
+
+use crate::keys::MainKey;
+use crate::process::ProcGuard;
+use crate::wait::poll_until;
+
+/// The workspace root (the folder above this crate).
+pub fn workspace_root() -> PathBuf {
+    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
+    here.parent().unwrap_or(here).to_path_buf()
+}
+
+/// The onionfront binary: env `ONIONFRONT_BIN` if set, else built once per process with
+/// [`build_binary`].
+pub fn binary() -> Result<PathBuf> {
+    static BIN: OnceLock<std::result::Result<PathBuf, String>> = OnceLock::new();
+    BIN.get_or_init(|| {
+        if let Some(p) = std::env::var_os("ONIONFRONT_BIN") {
+            let p = PathBuf::from(p);
+            return if p.is_file() {
+                Ok(p)
+            } else {
+                Err(format!("ONIONFRONT_BIN={} is not a file", p.display()))
+            };
+        }
+        build_binary().map_err(|e| format!("{e:#}"))
+    })
+    .clone()
+    .map_err(|e| anyhow!(e))
+}
+
+/// Run `$CARGO build -p onionfront --bin onionfront` (env `CARGO`, else `cargo`) in the workspace
+/// root and return the executable cargo reports. Respects `CARGO_TARGET_DIR` (inherited).
+pub fn build_binary() -> Result<PathBuf> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo"));
+    eprintln!("[harness] building onionfront ({cargo:?} build -p onionfront --bin onionfront)");
+    let mut child = Command::new(&cargo)
+        .current_dir(workspace_root())
+        .args([
+            "build",
+            "-p",
+            "onionfront",
+            "--bin",
+            "onionfront",
+            "--message-format",
+            "json-render-diagnostics",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .with_context(|| format!("running {cargo:?} build"))?;
+    let mut exe = None;
+    if let Some(out) = child.stdout.take() {
+        for line in BufReader::new(out).lines() {
+            let line = line?;
+            let Ok(v) = serde_json::from_str::<serde_json::Value>(&line) else {
+                continue;
+            };
+            if v["reason"] == "compiler-artifact"
+                && v["target"]["name"] == "onionfront"
+                && let Some(p) = v["executable"].as_str()
+            {
+                exe = Some(PathBuf::from(p));
+            }
+        }
+    }
+    let st = child.wait()?;
+    if !st.success() {
+        bail!("building onionfront failed: {st}");
+    }
+    exe.ok_or_else(|| anyhow!("cargo reported no onionfront executable"))
+}
+
+/// Run `onionfront keygen --out DIR` and return the key it wrote and the address it printed.
+pub fn keygen(binary: &Path, out_dir: &Path) -> Result<MainKey> {
+    crate::torrc::mkdir_private(out_dir)?;
+    let out = Command::new(binary)
+        .arg("keygen")
+        .arg("--out")
+        .arg(out_dir)
+        .output()
+        .with_context(|| format!("running {} keygen", binary.display()))?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    if !out.status.success() {
+        bail!(
+            "onionfront keygen failed ({}): {stdout}{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let address = stdout
+        .split_whitespace()
+        .find(|w| w.ends_with(".onion"))
+        .map(str::to_owned)
+        .ok_or_else(|| anyhow!("onionfront keygen printed no address: {stdout:?}"))?;
+    let key_path = out_dir.join("hs_ed25519_secret_key");
+    if !key_path.is_file() {
+        bail!("onionfront keygen did not write {}", key_path.display());
+    }
+    // Cross-check the printed address against the key file's public half when C tor's public
+    // key file is there too.
+    let pub_file = out_dir.join("hs_ed25519_public_key");
+    if pub_file.is_file() {
+        let from_file = crate::keys::address_of_public_key_file(&pub_file)?;
+        if from_file != address {
+            bail!("keygen printed {address} but wrote the key of {from_file}");
+        }
+    }
+    Ok(MainKey {
+        dir: out_dir.to_path_buf(),
+        key_path,
+        address,
+    })
+}
+
+/// The `status-socket-location:` of a config file written by [`crate::config`] (top level).
+pub fn status_socket_of(config: &Path) -> Option<PathBuf> {
+    let text = std::fs::read_to_string(config).ok()?;
+    let raw = text
+        .lines()
+        .find_map(|l| l.strip_prefix("status-socket-location:"))?
+        .trim();
+    let path = serde_json::from_str::<String>(raw).unwrap_or_else(|_| raw.to_owned());
+    Some(PathBuf::from(path))
+}
+
+/// A running onionfront daemon; stopped (SIGTERM, then SIGKILL) when dropped.
+#[derive(Debug)]
+pub struct Onionfront {
+    proc: ProcGuard,
+    config: PathBuf,
+    status_socket: Option<PathBuf>,
+}
+
+impl Onionfront {
+    /// Start `binary --config <config>`, logging to `onionfront.log` beside the config.
+    pub fn spawn(binary: &Path, config: &Path) -> Result<Onionfront> {
+        let args = [OsString::from("--config"), config.as_os_str().to_owned()];
+        Self::spawn_with_args(binary, config, &args)
+    }
+
+    /// Start `binary` with explicit arguments; `config` locates the log and the status socket.
+    pub fn spawn_with_args(binary: &Path, config: &Path, args: &[OsString]) -> Result<Onionfront> {
+        let dir = config.parent().unwrap_or(Path::new("."));
+        let log = dir.join("onionfront.log");
+        let mut cmd = Command::new(binary);
+        cmd.args(args)
+            .current_dir(dir)
+            .env_remove("ONIONBALANCE_STATUS_SOCKET_LOCATION")
+            .env("RUST_BACKTRACE", "1");
+        if std::env::var_os("RUST_LOG").is_none() {
+            cmd.env("RUST_LOG", "info");
+        }
+        let proc = ProcGuard::spawn("onionfront", cmd, &log)?;
+        eprintln!(
+            "[harness] onionfront pid {} (log {})",
+            proc.pid(),
+            log.display()
+        );
+        Ok(Onionfront {
+            proc,
+            config: config.to_path_buf(),
+            status_socket: status_socket_of(config),
+        })
+    }
+
+    /// Its PID.
+    pub fn pid(&self) -> u32 {
+        self.proc.pid()
+    }
+
+    /// The config file.
+    pub fn config_path(&self) -> &Path {
+        &self.config
+    }
+
+    /// The log file (stdout and stderr).
+    pub fn log_path(&self) -> &Path {
+        self.proc.log_path()
+    }
+
+    /// The whole log so far.
+    pub fn log_text(&self) -> String {
+        std::fs::read(self.log_path())
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default()
+    }
+
+    /// The last `lines` lines of the log.
+    pub fn log_tail(&self, lines: usize) -> String {
+        self.proc.log_tail(lines)
+    }
+
+    /// Whether it is still running.
+    pub fn is_running(&mut self) -> bool {
+        self.proc.is_running()
+    }
+
+    /// Its exit status, if it exited.
+    pub fn exit_status(&mut self) -> Option<ExitStatus> {
+        self.proc.exit_status()
+    }
+
+    /// Send SIGHUP (reload).
+    pub fn sighup(&mut self) -> Result<()> {
+        self.proc.signal(Signal::SIGHUP)
+    }
+
+    /// Stop it: SIGTERM, then SIGKILL after a short wait.
+    pub fn stop(&mut self) -> Result<ExitStatus> {
+        self.proc.stop()
+    }
+
+    /// Wait until the log contains `needle`; fails early (with the log's tail) if it exits.
+    pub fn wait_for_log(&mut self, needle: &str, timeout: Duration) -> Result<()> {
+        poll_until(
+            &format!("{needle:?} in onionfront's log"),
+            timeout,
+            Duration::from_millis(250),
+            || {
+                if let Some(st) = self.proc.exit_status() {
+                    bail!("onionfront exited ({st}); log tail:\n{}", self.log_tail(40));
+                }
+                Ok(self.log_text().contains(needle).then_some(()))
+            },
+        )
+    }
+
+    /// The status socket path from the config, if any.
+    pub fn status_socket(&self) -> Option<&Path> {
+        self.status_socket.as_deref()
+    }
+
+    /// The raw text served on the status socket (connect, read until EOF).
+    pub fn status_raw(&self) -> Result<String> {
+        let path = self
+            .status_socket
+            .as_ref()
+            .ok_or_else(|| anyhow!("no status-socket-location in {}", self.config.display()))?;
+        let mut s = UnixStream::connect(path)
+            .with_context(|| format!("connecting to status socket {}", path.display()))?;
+        s.set_read_timeout(Some(Duration::from_secs(10)))?;
+        let mut buf = Vec::new();
+        s.read_to_end(&mut buf)
+            .context("reading the status socket")?;
+        Ok(String::from_utf8_lossy(&buf).into_owned())
+    }
+
+    /// The status socket's JSON document.
+    pub fn status_json(&self) -> Result<serde_json::Value> {
+        let raw = self.status_raw()?;
+        if raw.trim().is_empty() {
+            bail!("the status socket sent nothing");
+        }
+        serde_json::from_str(&raw).with_context(|| format!("status socket sent non-JSON: {raw:?}"))
+    }
+
+    /// Poll [`Onionfront::status_json`] until it answers (the daemon creates the socket after
+    /// starting up).
+    pub fn wait_status(&mut self, timeout: Duration) -> Result<serde_json::Value> {
+        poll_until(
+            "onionfront's status socket",
+            timeout,
+            Duration::from_millis(250),
+            || {
+                if let Some(st) = self.proc.exit_status() {
+                    bail!("onionfront exited ({st}); log tail:\n{}", self.log_tail(40));
+                }
+                Ok(self.status_json().ok())
+            },
+        )
+    }
+}
+
+impl Drop for Onionfront {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!(
+                "----- onionfront ({}) -----\n{}",
+                self.log_path().display(),
+                self.log_tail(60)
+            );
+        }
+    }
+}

@@ -1,0 +1,59 @@
+//! Scenario tests of the private Tor network itself (no onionfront): proves the authorities,
+//! HSDirs, C tor backends and the client work, so later onionfront scenarios can trust them.
+//!
+//! One network per test function; scenarios that can share a network run in sequence inside one
+//! test function (a network costs ~30 s and ~1 GB). Run with
+//! `cargo test -p onionfront-e2e --test network`.
+
+#![allow(clippy::expect_used)]
+
+use std::time::Duration;
+
+use onionfront_e2e::keys::address_of_public_key_file;
+use onionfront_e2e::{Network, NetworkOptions};
+
+/// Each backend's own address answers with the backend's name through the client's SOCKS port.
+fn scenario_backends_answer_on_own_address(net: &Network) {
+    let client = net.client().expect("client");
+    for b in &net.backends {
+        let addr = b.address().expect("backend address");
+        // Our address derivation agrees with C tor's.
+        assert_eq!(
+            address_of_public_key_file(&b.hs_dir().join("hs_ed25519_public_key"))
+                .expect("public key file"),
+            addr
+        );
+        let before = b.http.requests();
+        let body = client
+            .get_retry(
+                &addr,
+                &format!("direct-{}", b.name),
+                4,
+                Duration::from_secs(2),
+            )
+            .unwrap_or_else(|e| panic!("GET {addr} ({}): {e:#}", b.name));
+        assert_eq!(body, b.name, "{addr} answered with another name");
+        assert!(b.http.requests() > before);
+    }
+}
+
+/// The config fragment for onionfront has what Arti needs.
+fn scenario_tor_network_yaml(net: &Network) {
+    let y = net.tor_network_yaml();
+    for a in &net.authorities {
+        assert!(y.contains(&a.v3ident), "{y}");
+        assert!(y.contains(&a.rsa_fingerprint), "{y}");
+        assert!(y.contains(&a.ed_identity), "{y}");
+        assert!(y.contains(&format!("127.0.0.1:{}", a.or_port)), "{y}");
+    }
+    assert!(y.contains("hsdir-interval: 8"), "{y}");
+    assert_eq!(net.hsdir_interval_minutes(), 8);
+}
+
+#[test]
+fn network_backends_answer_directly() {
+    let net = Network::start(NetworkOptions::with_backends(["b1", "b2"])).expect("network");
+    eprint!("{}", net.describe());
+    scenario_tor_network_yaml(&net);
+    scenario_backends_answer_on_own_address(&net);
+}
