@@ -1,0 +1,186 @@
+//! What the scheduler knows about each backend: descriptor history (liveness by revision
+//! counter), fetch bookkeeping, and the active health checks.
+//!
+//! A backend shared by several services has one [`BackendState`] (it is fetched once); health
+//! checks are per service and port, since services may probe different ports.
+
+use std::time::{Duration, SystemTime};
+
+use onionfront_core::OnionAddress;
+use onionfront_core::descriptor::{BackendTracker, Liveness, Observation, ValidatedDescriptor};
+use tokio::time::Instant;
+
+use crate::backoff::Backoff;
+
+/// First retry after a failed fetch round of a backend.
+const FETCH_RETRY_FLOOR: Duration = Duration::from_secs(15);
+
+/// One backend's descriptor history and fetch schedule.
+#[derive(Debug)]
+pub(crate) struct BackendState {
+    /// Its address.
+    pub(crate) address: OnionAddress,
+    /// Its name (from the first service listing it that names it).
+    pub(crate) name: Option<String>,
+    /// Revision counters, liveness.
+    pub(crate) tracker: BackendTracker,
+    /// When the next fetch is due.
+    pub(crate) next_fetch: Instant,
+    /// A fetch is under way.
+    pub(crate) fetching: bool,
+    /// At least one fetch finished (successfully or not).
+    pub(crate) fetched_once: bool,
+    /// Retry schedule after failures (reset on success).
+    pub(crate) retry: Option<Backoff>,
+    /// Last fetch: time and outcome (`Ok` or the reason).
+    pub(crate) last_fetch: Option<(SystemTime, Result<(), String>)>,
+    /// Last time a descriptor was received and validated.
+    pub(crate) last_received: Option<SystemTime>,
+    /// When the intro point set last changed.
+    pub(crate) intro_set_modified: Option<SystemTime>,
+}
+
+impl BackendState {
+    /// A backend never fetched, due now.
+    pub(crate) fn new(address: OnionAddress, name: Option<String>, now: Instant) -> Self {
+        BackendState {
+            address,
+            name,
+            tracker: BackendTracker::new(),
+            next_fetch: now,
+            fetching: false,
+            fetched_once: false,
+            retry: None,
+            last_fetch: None,
+            last_received: None,
+            intro_set_modified: None,
+        }
+    }
+
+    /// Record a validated descriptor. Returns whether the intro point set changed.
+    pub(crate) fn record_descriptor(
+        &mut self,
+        desc: ValidatedDescriptor,
+        now: SystemTime,
+    ) -> Result<(Observation, bool), String> {
+        let before = self.tracker.latest().map(intro_keys);
+        let after = intro_keys(&desc);
+        let observation = self.tracker.observe(desc, now).map_err(|e| e.to_string())?;
+        self.last_received = Some(now);
+        let changed = before.as_ref() != Some(&after);
+        if changed {
+            self.intro_set_modified = Some(now);
+        }
+        Ok((observation, changed))
+    }
+
+    /// Schedule the next fetch after a success (`interval`) or a failure (backoff, at most
+    /// `interval`).
+    pub(crate) fn schedule_next(&mut self, success: bool, interval: Duration, now: Instant) {
+        if success {
+            self.retry = None;
+            self.next_fetch = now + interval;
+        } else {
+            let backoff = self
+                .retry
+                .get_or_insert_with(|| Backoff::new(FETCH_RETRY_FLOOR, interval));
+            self.next_fetch = now + backoff.next_delay().min(interval);
+        }
+    }
+
+    /// Liveness from the descriptor history alone.
+    pub(crate) fn liveness(&self, now: SystemTime, stale_after: Duration) -> Liveness {
+        self.tracker.liveness(now, stale_after)
+    }
+
+    /// Revision counter already seen for `period` (so older copies can be skipped).
+    pub(crate) fn latest_for_period(&self, interval_num: u64) -> Option<u64> {
+        self.tracker
+            .latest()
+            .filter(|d| d.period.interval_num() == interval_num)
+            .map(|d| d.revision)
+    }
+}
+
+/// The intro point identities of a descriptor, sorted (for change detection).
+pub(crate) fn intro_keys(desc: &ValidatedDescriptor) -> Vec<[u8; 32]> {
+    let mut keys: Vec<[u8; 32]> = desc
+        .intro_points
+        .iter()
+        .map(|ip| *ip.ipt_ntor_key().as_bytes())
+        .collect();
+    keys.sort_unstable();
+    keys
+}
+
+/// The active health check of one backend for one service.
+#[derive(Debug, Clone)]
+pub(crate) struct HealthState {
+    /// Consecutive failed probes.
+    pub(crate) consecutive_failures: u32,
+    /// Marked down (failures reached the threshold; one success clears it).
+    pub(crate) down: bool,
+    /// A probe is under way.
+    pub(crate) probing: bool,
+    /// When the next probe is due.
+    pub(crate) next_probe: Instant,
+    /// Last probe time and error.
+    pub(crate) last_probe: Option<(SystemTime, Option<String>)>,
+}
+
+impl HealthState {
+    /// Not probed yet: counts as up.
+    pub(crate) fn new(now: Instant) -> Self {
+        HealthState {
+            consecutive_failures: 0,
+            down: false,
+            probing: false,
+            next_probe: now,
+            last_probe: None,
+        }
+    }
+
+    /// Record a probe result; returns whether `down` flipped.
+    pub(crate) fn record(
+        &mut self,
+        result: Result<(), String>,
+        failures_to_down: u32,
+        now: SystemTime,
+    ) -> bool {
+        let was_down = self.down;
+        match result {
+            Ok(()) => {
+                self.consecutive_failures = 0;
+                self.down = false;
+                self.last_probe = Some((now, None));
+            }
+            Err(e) => {
+                self.consecutive_failures = self.consecutive_failures.saturating_add(1);
+                if self.consecutive_failures >= failures_to_down.max(1) {
+                    self.down = true;
+                }
+                self.last_probe = Some((now, Some(e)));
+            }
+        }
+        was_down != self.down
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn health_goes_down_after_n_failures_and_back_after_one_success() {
+        let mut h = HealthState::new(Instant::now());
+        let t = SystemTime::UNIX_EPOCH;
+        assert!(!h.record(Err("x".into()), 3, t));
+        assert!(!h.record(Err("x".into()), 3, t));
+        assert!(h.record(Err("x".into()), 3, t));
+        assert!(h.down);
+        assert!(!h.record(Err("x".into()), 3, t));
+        assert!(h.record(Ok(()), 3, t));
+        assert!(!h.down);
+        assert_eq!(h.consecutive_failures, 0);
+    }
+}

@@ -1,0 +1,443 @@
+//! A fake Tor network for scheduler tests and benchmarks: HSDirs with C tor's storage rule
+//! (a descriptor replaces the stored one only with a higher revision counter), backends that
+//! publish real signed descriptors, injectable faults, and a clock that follows tokio's (paused)
+//! time so hours pass in milliseconds.
+
+use std::any::Any;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, SystemTime};
+
+use futures::StreamExt;
+use futures::stream::BoxStream;
+use onionfront_core::OnionAddress;
+use onionfront_core::period::PeriodParams;
+use onionfront_core::testing;
+use tokio::sync::broadcast;
+use tor_hscrypto::pk::{HsBlindId, HsIdKeypair};
+use tor_hscrypto::time::TimePeriod;
+use tor_llcrypto::d::Sha3_256;
+use digest::Digest;
+use tor_netdoc::doc::hsdesc::IntroPointDesc;
+
+use crate::network::{Directory, HsDirId, NetError, Network};
+
+/// How an HSDir behaves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Behaviour {
+    /// Stores and serves like C tor.
+    Normal,
+    /// Answers every request with this HTTP status.
+    Refuse(u16),
+    /// Never answers (the caller's timeout fires).
+    Hang,
+    /// Unreachable (circuit fails at once).
+    Down,
+}
+
+/// One upload seen by the fake network.
+#[derive(Debug, Clone)]
+pub struct UploadRecord {
+    /// When.
+    pub at: SystemTime,
+    /// To which HSDir.
+    pub hsdir: HsDirId,
+    /// Under which blinded id.
+    pub blind_id: [u8; 32],
+    /// Its revision counter.
+    pub revision: u64,
+    /// Whether it was stored.
+    pub accepted: bool,
+}
+
+/// A backend hosted on the fake network.
+struct FakeBackend {
+    identity: HsIdKeypair,
+    intro_points: Vec<IntroPointDesc>,
+    alive: bool,
+}
+
+struct Inner {
+    relays: Vec<(HsDirId, Behaviour)>,
+    period_minutes: u32,
+    valid_after: SystemTime,
+    store: HashMap<(HsDirId, [u8; 32]), (Arc<str>, u64)>,
+    uploads: Vec<UploadRecord>,
+    fetches: u64,
+    backends: HashMap<OnionAddress, FakeBackend>,
+    probes: u64,
+}
+
+/// The fake network. Cheap to share (`Arc`).
+pub struct FakeNetwork {
+    inner: Mutex<Inner>,
+    start_instant: tokio::time::Instant,
+    start_wall: SystemTime,
+    events: broadcast::Sender<()>,
+}
+
+/// 2026-11-22 00:00:00 UTC: a fixed start so tests are reproducible.
+const START: Duration = Duration::from_secs(1_795_305_600);
+
+impl FakeNetwork {
+    /// A network of `relays` HSDirs with time periods of `period_minutes`, clock starting at a
+    /// fixed date. Call inside a tokio runtime (with paused time for fast tests).
+    pub fn new(relays: u64, period_minutes: u32) -> Arc<Self> {
+        let relays = (0..relays)
+            .map(|i| {
+                let (rsa, ed) = testing::fake_relay_ids(1000 + i);
+                let mut r = [0u8; 20];
+                r.copy_from_slice(rsa.as_bytes());
+                let mut e = [0u8; 32];
+                e.copy_from_slice(ed.as_bytes());
+                (HsDirId { rsa: r, ed: e }, Behaviour::Normal)
+            })
+            .collect();
+        let start_wall = SystemTime::UNIX_EPOCH + START;
+        let (events, _) = broadcast::channel(64);
+        Arc::new(FakeNetwork {
+            inner: Mutex::new(Inner {
+                relays,
+                period_minutes,
+                valid_after: start_wall,
+                store: HashMap::new(),
+                uploads: Vec::new(),
+                fetches: 0,
+                backends: HashMap::new(),
+                probes: 0,
+            }),
+            start_instant: tokio::time::Instant::now(),
+            start_wall,
+            events,
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The HSDirs.
+    pub fn hsdirs(&self) -> Vec<HsDirId> {
+        self.lock().relays.iter().map(|(id, _)| *id).collect()
+    }
+
+    /// Make `hsdir` behave like `behaviour`.
+    pub fn set_behaviour(&self, hsdir: HsDirId, behaviour: Behaviour) {
+        if let Some(r) = self.lock().relays.iter_mut().find(|(id, _)| *id == hsdir) {
+            r.1 = behaviour;
+        }
+    }
+
+    /// Remove an HSDir from the consensus (takes effect with [`Self::new_consensus`]).
+    pub fn remove_relay(&self, hsdir: HsDirId) {
+        self.lock().relays.retain(|(id, _)| *id != hsdir);
+    }
+
+    /// Add an HSDir (takes effect with [`Self::new_consensus`]).
+    pub fn add_relay(&self, seed: u64) -> HsDirId {
+        let (rsa, ed) = testing::fake_relay_ids(seed);
+        let mut r = [0u8; 20];
+        r.copy_from_slice(rsa.as_bytes());
+        let mut e = [0u8; 32];
+        e.copy_from_slice(ed.as_bytes());
+        let id = HsDirId { rsa: r, ed: e };
+        self.lock().relays.push((id, Behaviour::Normal));
+        id
+    }
+
+    /// Publish a new consensus now and tell listeners.
+    pub fn new_consensus(&self) {
+        let now = self.now();
+        self.lock().valid_after = now;
+        let _ = self.events.send(());
+    }
+
+    /// Host a backend with `n_intro` intro points (seeded) and publish its descriptor.
+    pub fn add_backend(&self, seed: u64, n_intro: u64) -> OnionAddress {
+        let identity = testing::fake_identity(seed);
+        let address = testing::address_of(&identity);
+        let intro_points = (0..n_intro)
+            .map(|i| testing::fake_intro_point(seed * 1000 + i))
+            .collect();
+        self.lock().backends.insert(
+            address,
+            FakeBackend {
+                identity,
+                intro_points,
+                alive: true,
+            },
+        );
+        self.publish_backend(address);
+        address
+    }
+
+    /// Replace a backend's intro points (it rotated them) and republish.
+    pub fn rotate_intro_points(&self, address: OnionAddress, seed: u64, n_intro: u64) {
+        if let Some(b) = self.lock().backends.get_mut(&address) {
+            b.intro_points = (0..n_intro).map(|i| testing::fake_intro_point(seed * 1000 + i)).collect();
+        }
+        self.publish_backend(address);
+    }
+
+    /// Kill or revive a backend: a dead one stops publishing and fails probes, but its old
+    /// descriptor stays on the HSDirs (as on the real network).
+    pub fn set_backend_alive(&self, address: OnionAddress, alive: bool) {
+        if let Some(b) = self.lock().backends.get_mut(&address) {
+            b.alive = alive;
+        }
+    }
+
+    /// Publish a live backend's descriptor for the current period (revision = seconds since
+    /// the period's SRV start, as C tor does), to its responsible HSDirs.
+    pub fn publish_backend(&self, address: OnionAddress) {
+        let dir = self.snapshot();
+        let period = dir.current_period();
+        let now = self.now();
+        let mut inner = self.lock();
+        let Some(b) = inner.backends.get(&address) else {
+            return;
+        };
+        if !b.alive {
+            return;
+        }
+        let revision = period.srv_offset(now).map_or(1, |o| u64::from(u32_of(o)));
+        let text: Arc<str> =
+            Arc::from(testing::backend_descriptor(&b.identity, &period, &b.intro_points, revision, now));
+        let Ok((blind, _, _)) = b.identity.compute_blinded_key(period.time_period) else {
+            return;
+        };
+        let blind: [u8; 32] = *blind.id().as_ref();
+        for h in dir.hsdirs_upload(&HsBlindId::from(blind), period.time_period) {
+            inner.store.insert((h, blind), (Arc::clone(&text), revision));
+        }
+    }
+
+    /// Every live backend republishes (as C tor backends do every 60-120 min).
+    pub fn publish_all_backends(&self) {
+        let addrs: Vec<OnionAddress> = self.lock().backends.keys().copied().collect();
+        for a in addrs {
+            self.publish_backend(a);
+        }
+    }
+
+    /// Every upload seen so far.
+    pub fn uploads(&self) -> Vec<UploadRecord> {
+        self.lock().uploads.clone()
+    }
+
+    /// Fetch requests served so far.
+    pub fn fetch_count(&self) -> u64 {
+        self.lock().fetches
+    }
+
+    /// Probes served so far.
+    pub fn probe_count(&self) -> u64 {
+        self.lock().probes
+    }
+
+    /// The descriptor stored on `hsdir` under `blind_id`, if any.
+    pub fn stored(&self, hsdir: HsDirId, blind_id: &HsBlindId) -> Option<(Arc<str>, u64)> {
+        let key: [u8; 32] = *blind_id.as_ref();
+        self.lock().store.get(&(hsdir, key)).cloned()
+    }
+
+    /// The current directory.
+    pub fn snapshot(&self) -> Arc<FakeDirectory> {
+        let now = self.now();
+        let inner = self.lock();
+        Arc::new(FakeDirectory {
+            valid_after: inner.valid_after,
+            now,
+            period_minutes: inner.period_minutes,
+            relays: inner.relays.iter().map(|(id, _)| *id).collect(),
+        })
+    }
+
+    fn behaviour(&self, hsdir: HsDirId) -> Option<Behaviour> {
+        self.lock().relays.iter().find(|(id, _)| *id == hsdir).map(|(_, b)| *b)
+    }
+}
+
+/// The seconds inside an `SrvPeriodOffset` (only `From<u32>` is public, so go through Debug).
+fn u32_of(o: tor_hscrypto::ope::SrvPeriodOffset) -> u32 {
+    let s = format!("{o:?}");
+    s.trim_start_matches("SrvPeriodOffset(")
+        .trim_end_matches(')')
+        .parse()
+        .unwrap_or(1)
+}
+
+/// The revision counter written in a descriptor's outer layer.
+fn revision_of(text: &str) -> Option<u64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix("revision-counter "))
+        .and_then(|v| v.trim().parse().ok())
+}
+
+/// A consensus of the fake network.
+#[derive(Debug)]
+pub struct FakeDirectory {
+    valid_after: SystemTime,
+    now: SystemTime,
+    period_minutes: u32,
+    relays: Vec<HsDirId>,
+}
+
+impl FakeDirectory {
+    fn period_at(&self, when: SystemTime) -> PeriodParams {
+        let length = Duration::from_secs(u64::from(self.period_minutes) * 60);
+        // Offset of half a period, like the real network's 12 h for 24 h periods.
+        let time_period = TimePeriod::new(length, when, length / 2)
+            .unwrap_or_else(|_| TimePeriod::from_parts(self.period_minutes, 1, 0));
+        let start = time_period.range().map_or(when, |r| r.start);
+        PeriodParams {
+            time_period,
+            srv_start: start - length / 2,
+        }
+    }
+
+    fn ring(&self, blind_id: &HsBlindId, period: TimePeriod) -> Vec<HsDirId> {
+        let mut scored: Vec<([u8; 32], HsDirId)> = self
+            .relays
+            .iter()
+            .map(|r| {
+                let mut h = Sha3_256::new();
+                h.update(blind_id.as_ref());
+                h.update(period.interval_num().to_be_bytes());
+                h.update(r.ed);
+                (h.finalize().into(), *r)
+            })
+            .collect();
+        scored.sort();
+        scored.into_iter().take(8).map(|(_, r)| r).collect()
+    }
+}
+
+impl Directory for FakeDirectory {
+    fn valid_after(&self) -> SystemTime {
+        self.valid_after
+    }
+    fn current_period(&self) -> PeriodParams {
+        self.period_at(self.now)
+    }
+    fn publish_periods(&self) -> Vec<PeriodParams> {
+        let cur = self.period_at(self.now);
+        let next = self.period_at(self.now + cur.length());
+        vec![cur, next]
+    }
+    fn hsdirs_download(&self, blind_id: &HsBlindId, period: TimePeriod) -> Vec<HsDirId> {
+        let mut ring = self.ring(blind_id, period);
+        ring.truncate(6);
+        ring
+    }
+    fn hsdirs_upload(&self, blind_id: &HsBlindId, period: TimePeriod) -> Vec<HsDirId> {
+        let mut ring = self.ring(blind_id, period);
+        ring.sort();
+        ring
+    }
+    fn max_descriptor_size(&self) -> usize {
+        50_000
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+#[async_trait::async_trait]
+impl Network for FakeNetwork {
+    fn now(&self) -> SystemTime {
+        self.start_wall + self.start_instant.elapsed()
+    }
+
+    async fn directory(&self) -> Result<Arc<dyn Directory>, NetError> {
+        Ok(self.snapshot())
+    }
+
+    fn directory_events(&self) -> BoxStream<'static, ()> {
+        let rx = self.events.subscribe();
+        futures::stream::unfold(rx, |mut rx| async move {
+            loop {
+                match rx.recv().await {
+                    Ok(()) => return Some(((), rx)),
+                    Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                    Err(broadcast::error::RecvError::Closed) => return None,
+                }
+            }
+        })
+        .boxed()
+    }
+
+    async fn fetch(
+        &self,
+        _dir: &dyn Directory,
+        hsdir: HsDirId,
+        blind_id: HsBlindId,
+    ) -> Result<String, NetError> {
+        self.lock().fetches += 1;
+        match self.behaviour(hsdir) {
+            None => return Err(NetError::UnknownRelay(hsdir.to_string())),
+            Some(Behaviour::Down) => return Err(NetError::Circuit("connection refused".into())),
+            Some(Behaviour::Hang) => std::future::pending::<()>().await,
+            Some(Behaviour::Refuse(status)) => {
+                return Err(NetError::Http { status, message: "refused".into() });
+            }
+            Some(Behaviour::Normal) => {}
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        match self.stored(hsdir, &blind_id) {
+            Some((text, _)) => Ok(text.to_string()),
+            None => Err(NetError::Http { status: 404, message: "Not found".into() }),
+        }
+    }
+
+    async fn upload(
+        &self,
+        _dir: &dyn Directory,
+        hsdir: HsDirId,
+        blind_id: HsBlindId,
+        descriptor: Arc<str>,
+    ) -> Result<(), NetError> {
+        match self.behaviour(hsdir) {
+            None => return Err(NetError::UnknownRelay(hsdir.to_string())),
+            Some(Behaviour::Down) => return Err(NetError::Circuit("connection refused".into())),
+            Some(Behaviour::Hang) => std::future::pending::<()>().await,
+            Some(Behaviour::Refuse(status)) => {
+                return Err(NetError::Http { status, message: "refused".into() });
+            }
+            Some(Behaviour::Normal) => {}
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let revision = revision_of(&descriptor).ok_or_else(|| NetError::Http {
+            status: 400,
+            message: "Invalid HS descriptor. Rejected.".into(),
+        })?;
+        let key: [u8; 32] = *blind_id.as_ref();
+        let now = self.now();
+        let mut inner = self.lock();
+        let accepted = inner
+            .store
+            .get(&(hsdir, key))
+            .is_none_or(|(_, stored)| revision > *stored);
+        inner.uploads.push(UploadRecord { at: now, hsdir, blind_id: key, revision, accepted });
+        if accepted {
+            inner.store.insert((hsdir, key), (descriptor, revision));
+            Ok(())
+        } else {
+            Err(NetError::Http { status: 400, message: "Invalid HS descriptor. Rejected.".into() })
+        }
+    }
+
+    async fn probe(&self, address: OnionAddress, _port: u16) -> Result<(), NetError> {
+        let alive = {
+            let mut inner = self.lock();
+            inner.probes += 1;
+            inner.backends.get(&address).is_some_and(|b| b.alive)
+        };
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        if alive {
+            Ok(())
+        } else {
+            Err(NetError::Circuit("introduction failed".into()))
+        }
+    }
+}

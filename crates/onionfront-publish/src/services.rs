@@ -1,0 +1,205 @@
+//! Per-service publication state: for each time period, what was last published, to which
+//! HSDirs, with which result, and the rules that say when to publish again.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use onionfront_core::select::Selection;
+use onionfront_core::period::PeriodParams;
+use tokio::task::AbortHandle;
+use tokio::time::Instant;
+
+use crate::network::{HsDirId, NetError};
+use crate::spec::ServiceSpec;
+
+/// Why a period's descriptor is (re)published. `Display` goes to logs and status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum PublishReason {
+    /// Nothing published for this period yet (start-up, or a new time period).
+    FirstForPeriod,
+    /// The selected intro points changed (a backend came, went, or rotated intro points).
+    IntroPointsChanged,
+    /// The responsible HSDirs changed (new consensus).
+    HsDirsChanged,
+    /// The last upload is older than the republish interval.
+    Refresh,
+    /// The service's configuration changed on reload.
+    ConfigChanged,
+}
+
+impl std::fmt::Display for PublishReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            PublishReason::FirstForPeriod => "first publication for this time period",
+            PublishReason::IntroPointsChanged => "selected intro points changed",
+            PublishReason::HsDirsChanged => "responsible HSDirs changed",
+            PublishReason::Refresh => "republish interval elapsed",
+            PublishReason::ConfigChanged => "service configuration changed",
+        })
+    }
+}
+
+/// The identity of a selection: per descriptor, the sorted intro point keys.
+pub(crate) type SelectionFingerprint = Vec<Vec<[u8; 32]>>;
+
+/// Fingerprint of a selection.
+pub(crate) fn fingerprint(selection: &Selection) -> SelectionFingerprint {
+    selection
+        .descriptors
+        .iter()
+        .map(|d| {
+            let mut keys: Vec<[u8; 32]> =
+                d.iter().map(|ip| *ip.ipt_ntor_key().as_bytes()).collect();
+            keys.sort_unstable();
+            keys
+        })
+        .collect()
+}
+
+/// What was last published for a period.
+#[derive(Debug, Clone)]
+pub(crate) struct Published {
+    /// The selection it carried.
+    pub(crate) fingerprint: SelectionFingerprint,
+    /// The HSDirs it went to (canonical order).
+    pub(crate) hsdirs: Vec<HsDirId>,
+    /// When (monotonic), for the rate limit and the refresh rule.
+    pub(crate) at_instant: Instant,
+    /// When (wall clock), for status.
+    pub(crate) at: SystemTime,
+    /// Revision counter of the (first) descriptor.
+    pub(crate) revision: u64,
+    /// Intro points over all descriptors.
+    pub(crate) intro_points: usize,
+    /// Number of distinct descriptors.
+    pub(crate) descriptors: usize,
+    /// Why it was published.
+    pub(crate) reason: PublishReason,
+    /// Generation number (uploads report it; older ones are ignored).
+    pub(crate) generation: u64,
+    /// Intro points per backend in it (for status).
+    pub(crate) per_backend: BTreeMap<onionfront_core::OnionAddress, usize>,
+}
+
+/// State of the upload to one HSDir for the current generation.
+#[derive(Debug, Clone)]
+pub(crate) struct HsDirUpload {
+    /// The HSDir.
+    pub(crate) hsdir: HsDirId,
+    /// Descriptor index it gets.
+    pub(crate) descriptor: usize,
+    /// Attempts so far.
+    pub(crate) attempts: u32,
+    /// Last attempt time.
+    pub(crate) last_attempt: Option<SystemTime>,
+    /// Accepted (time) for this generation.
+    pub(crate) accepted: Option<SystemTime>,
+    /// Last error and whether a retry follows.
+    pub(crate) last_error: Option<(NetError, bool)>,
+}
+
+/// One period of one service.
+#[derive(Debug)]
+pub(crate) struct PeriodState {
+    /// The period.
+    pub(crate) period: PeriodParams,
+    /// Last publication.
+    pub(crate) published: Option<Published>,
+    /// Per HSDir, for the last publication.
+    pub(crate) uploads: Vec<HsDirUpload>,
+    /// Running upload tasks of the last publication.
+    pub(crate) tasks: Vec<AbortHandle>,
+    /// Shared revision floor for every build of this period.
+    pub(crate) revision_floor: Arc<Mutex<Option<u64>>>,
+    /// Some HSDir accepted some descriptor for this period.
+    pub(crate) ever_accepted: bool,
+    /// Last build error (with the fingerprint it failed for, to not retry the same inputs).
+    pub(crate) build_error: Option<(SelectionFingerprint, String)>,
+    /// Next generation number.
+    pub(crate) next_generation: u64,
+}
+
+impl PeriodState {
+    /// A period never published.
+    pub(crate) fn new(period: PeriodParams) -> Self {
+        PeriodState {
+            period,
+            published: None,
+            uploads: Vec::new(),
+            tasks: Vec::new(),
+            revision_floor: Arc::new(Mutex::new(None)),
+            ever_accepted: false,
+            build_error: None,
+            next_generation: 1,
+        }
+    }
+
+    /// Why this period should be published now, if it should.
+    pub(crate) fn reason_to_publish(
+        &self,
+        fingerprint: &SelectionFingerprint,
+        hsdirs: &[HsDirId],
+        republish_interval: Duration,
+        now: Instant,
+    ) -> Option<PublishReason> {
+        let Some(p) = &self.published else {
+            return Some(PublishReason::FirstForPeriod);
+        };
+        if &p.fingerprint != fingerprint {
+            Some(PublishReason::IntroPointsChanged)
+        } else if p.hsdirs != hsdirs {
+            Some(PublishReason::HsDirsChanged)
+        } else if now.duration_since(p.at_instant) >= republish_interval {
+            Some(PublishReason::Refresh)
+        } else {
+            None
+        }
+    }
+
+    /// Stop the uploads of the previous publication (superseded).
+    pub(crate) fn abort_uploads(&mut self) {
+        for t in self.tasks.drain(..) {
+            t.abort();
+        }
+    }
+
+    /// HSDirs that accepted the current generation.
+    pub(crate) fn accepted(&self) -> usize {
+        self.uploads.iter().filter(|u| u.accepted.is_some()).count()
+    }
+}
+
+impl Drop for PeriodState {
+    fn drop(&mut self) {
+        self.abort_uploads();
+    }
+}
+
+/// One service.
+#[derive(Debug)]
+pub(crate) struct ServiceState {
+    /// Its configuration.
+    pub(crate) spec: ServiceSpec,
+    /// Per time period (by interval number).
+    pub(crate) periods: BTreeMap<u64, PeriodState>,
+    /// Live backends at the last publish check.
+    pub(crate) live_backends: usize,
+    /// Whether "every backend is down, keeping the last descriptor" was already logged.
+    pub(crate) warned_no_backend: bool,
+    /// Set on reload when the spec changed: republish every period once.
+    pub(crate) config_changed: bool,
+}
+
+impl ServiceState {
+    /// A new service.
+    pub(crate) fn new(spec: ServiceSpec) -> Self {
+        ServiceState {
+            spec,
+            periods: BTreeMap::new(),
+            live_backends: 0,
+            warned_no_backend: false,
+            config_changed: false,
+        }
+    }
+}

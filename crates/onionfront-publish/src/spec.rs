@@ -1,0 +1,87 @@
+//! What the scheduler is asked to do: services with their keys and backends, and the intervals.
+//!
+//! Built by the binary from the validated config and the loaded keys; replaced as a whole on
+//! reload (the scheduler keeps the state of what did not change).
+
+use std::sync::Arc;
+
+use onionfront_core::OnionAddress;
+use onionfront_core::config::{DistinctDescriptors, HealthCheckConfig, PublishConfig};
+use tor_hscrypto::pk::HsIdKeypair;
+use tor_llcrypto::pk::curve25519;
+
+/// Everything the scheduler runs.
+#[derive(Clone)]
+pub struct SchedulerSpec {
+    /// Intervals and limits.
+    pub publish: PublishConfig,
+    /// The services.
+    pub services: Vec<ServiceSpec>,
+}
+
+/// One public service.
+#[derive(Clone)]
+pub struct ServiceSpec {
+    /// Its address (derived from the key).
+    pub address: OnionAddress,
+    /// Its identity key.
+    pub identity: Arc<HsIdKeypair>,
+    /// Its backends.
+    pub backends: Vec<BackendSpec>,
+    /// Optional active health check.
+    pub health_check: Option<HealthCheckConfig>,
+    /// Restricted discovery client keys (empty: off).
+    pub auth_clients: Vec<curve25519::PublicKey>,
+    /// Intro points per backend.
+    pub intro_points_per_instance: u8,
+    /// Distinct-descriptors mode.
+    pub distinct_descriptors: DistinctDescriptors,
+}
+
+/// One backend of a service.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackendSpec {
+    /// Its address.
+    pub address: OnionAddress,
+    /// Its name from the config (`name:`), for logs and status.
+    pub name: Option<String>,
+}
+
+impl BackendSpec {
+    /// `name (abcdefgh….onion)` or just the short address, for logs.
+    pub fn label(&self) -> String {
+        match &self.name {
+            Some(n) => format!("{n} ({})", self.address.short()),
+            None => self.address.short(),
+        }
+    }
+}
+
+impl ServiceSpec {
+    /// Whether two specs would publish the same thing (used on reload: an unchanged service keeps
+    /// its state and is not republished).
+    pub fn same_as(&self, other: &ServiceSpec) -> bool {
+        self.address == other.address
+            && self.backends == other.backends
+            && self.health_check == other.health_check
+            && self.intro_points_per_instance == other.intro_points_per_instance
+            && self.distinct_descriptors == other.distinct_descriptors
+            && self.auth_clients.len() == other.auth_clients.len()
+            && self
+                .auth_clients
+                .iter()
+                .zip(&other.auth_clients)
+                .all(|(a, b)| a.as_bytes() == b.as_bytes())
+    }
+}
+
+impl std::fmt::Debug for ServiceSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServiceSpec")
+            .field("address", &self.address)
+            .field("backends", &self.backends)
+            .field("health_check", &self.health_check)
+            .field("auth_clients", &self.auth_clients.len())
+            .finish_non_exhaustive()
+    }
+}

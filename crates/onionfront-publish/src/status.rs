@@ -1,0 +1,278 @@
+//! The status report: what the status socket serves and `onionfront status` shows.
+//!
+//! The JSON keeps Onionbalance's field names (`services[].onionAddress`,
+//! `instances[].descriptorReceived`, `publishAttemptFirstDescriptor`, ...) so existing scripts
+//! keep working, and adds onionfront's own (health and reason per backend, per time period the
+//! revision counter, intro points published and the result of every HSDir upload).
+
+use std::time::SystemTime;
+
+use serde::{Deserialize, Serialize};
+
+/// The whole report.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StatusReport {
+    /// One entry per public service.
+    pub services: Vec<ServiceStatus>,
+    /// About the daemon itself (filled by the binary).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub daemon: Option<DaemonStatus>,
+    /// Cumulative counters since start (for metrics).
+    #[serde(default)]
+    pub counters: Counters,
+}
+
+/// Cumulative counters since the daemon started.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Counters {
+    /// Backend fetches that returned a valid descriptor.
+    pub fetch_ok: u64,
+    /// Backend fetches where every HSDir failed.
+    pub fetch_failed: u64,
+    /// Uploads accepted by an HSDir.
+    pub upload_accepted: u64,
+    /// Upload attempts that failed.
+    pub upload_failed: u64,
+    /// Failed upload attempts per HSDir (`$FINGERPRINT`).
+    pub hsdir_failures: std::collections::BTreeMap<String, u64>,
+    /// Main descriptor publications (builds) started.
+    pub publications: u64,
+}
+
+/// About the daemon: version, bootstrap, consensus.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DaemonStatus {
+    /// onionfront's version.
+    pub version: String,
+    /// When it started (UTC, RFC 3339).
+    pub started: Option<String>,
+    /// Bootstrap state of the embedded Arti client.
+    pub bootstrap: String,
+    /// `valid-after` of the consensus in use.
+    pub consensus_valid_after: Option<String>,
+    /// Config file in use.
+    pub config: Option<String>,
+    /// When the config was last (re)loaded.
+    pub config_loaded: Option<String>,
+}
+
+/// One public service.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceStatus {
+    /// Onionbalance: the public address.
+    pub onion_address: String,
+    /// Onionbalance: time of the last upload attempt of the earlier period's descriptor.
+    pub publish_attempt_first_descriptor: Option<String>,
+    /// Onionbalance: time of the last upload attempt of the later period's descriptor.
+    pub publish_attempt_second_descriptor: Option<String>,
+    /// Onionbalance: the backends.
+    pub instances: Vec<InstanceStatus>,
+    /// `published` (every period accepted by at least one HSDir), `publishing`, `not-published`,
+    /// or `no-live-backend`.
+    pub state: String,
+    /// A sentence for operators on the state.
+    pub message: String,
+    /// Backends whose intro points may be published.
+    pub live_backends: usize,
+    /// One entry per time period published for.
+    pub periods: Vec<PeriodStatus>,
+}
+
+/// One backend (Onionbalance "instance").
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InstanceStatus {
+    /// Onionbalance: its address.
+    pub onion_address: String,
+    /// Onionbalance: when its intro point set last changed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub intro_set_modified: Option<String>,
+    /// Onionbalance: intro points in its descriptor.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub intro_points_num: Option<usize>,
+    /// Onionbalance: when a descriptor was last received.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub descriptor_received: Option<String>,
+    /// Onionbalance shows `"received": null` for a backend without a descriptor.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "serde_with_null"
+    )]
+    pub received: Option<Option<String>>,
+    /// Its `name:` from the config.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// `live`, `stale`, `down`, `expired` or `unknown`.
+    pub health: String,
+    /// Why it has that health.
+    pub reason: String,
+    /// Revision counter of its latest descriptor.
+    pub revision_counter: Option<u64>,
+    /// When its revision counter last advanced.
+    pub revision_advanced: Option<String>,
+    /// Last fetch attempt: time and outcome.
+    pub last_fetch: Option<String>,
+    /// Outcome of the last fetch (`ok`, or the error).
+    pub last_fetch_result: Option<String>,
+    /// Active health check, when configured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health_check: Option<HealthCheckStatus>,
+    /// Its intro points in the published descriptor(s), summed over periods' first descriptor.
+    pub intro_points_published: usize,
+}
+
+/// The active health check of one backend.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HealthCheckStatus {
+    /// Virtual port probed.
+    pub port: u16,
+    /// Consecutive failures so far.
+    pub consecutive_failures: u32,
+    /// Whether the check has marked it down.
+    pub down: bool,
+    /// Last probe time.
+    pub last_probe: Option<String>,
+    /// Last probe error, if it failed.
+    pub last_error: Option<String>,
+}
+
+/// One time period of one service.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PeriodStatus {
+    /// Time period number.
+    pub time_period: u64,
+    /// Period start (UTC).
+    pub period_start: Option<String>,
+    /// Revision counter of the latest descriptor built.
+    pub revision_counter: Option<u64>,
+    /// Intro points across its descriptor(s).
+    pub intro_points: usize,
+    /// Distinct descriptors built (1 unless distinct-descriptors mode is in use).
+    pub descriptors: usize,
+    /// When the descriptor(s) were last built.
+    pub last_built: Option<String>,
+    /// Why they were (re)built.
+    pub last_reason: Option<String>,
+    /// Responsible HSDirs that accepted the latest upload.
+    pub accepted: usize,
+    /// Responsible HSDirs.
+    pub total: usize,
+    /// Per HSDir.
+    pub hsdirs: Vec<HsDirStatus>,
+}
+
+/// The upload to one HSDir.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HsDirStatus {
+    /// `$FINGERPRINT`.
+    pub hsdir: String,
+    /// Which descriptor (distinct-descriptors mode).
+    pub descriptor: usize,
+    /// `accepted`, `pending`, `retrying` or `failed`.
+    pub state: String,
+    /// Attempts for the current descriptor.
+    pub attempts: u32,
+    /// Last attempt time.
+    pub last_attempt: Option<String>,
+    /// Last accepted time.
+    pub last_accepted: Option<String>,
+    /// Last error.
+    pub last_error: Option<String>,
+}
+
+impl StatusReport {
+    /// Whether every service is published and has a live backend (the monitoring check).
+    pub fn healthy(&self) -> bool {
+        self.services
+            .iter()
+            .all(|s| s.state == "published" && s.live_backends > 0)
+    }
+}
+
+/// RFC 3339 UTC, seconds precision.
+pub fn rfc3339(t: SystemTime) -> String {
+    humantime::format_rfc3339_seconds(t).to_string()
+}
+
+/// Onionbalance's naive UTC `YYYY-mm-dd HH:MM:SS`.
+pub fn ob_time(t: SystemTime) -> String {
+    let s = rfc3339(t);
+    s.trim_end_matches('Z').replacen('T', " ", 1)
+}
+
+/// Serialize `Some(None)` as `null` (and skip `None` with `skip_serializing_if`).
+mod serde_with_null {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(
+        v: &Option<Option<String>>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        match v {
+            Some(inner) => inner.serialize(s),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<Option<String>>, D::Error> {
+        Ok(Some(Option::<String>::deserialize(d)?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn onionbalance_field_names() {
+        let report = StatusReport {
+            services: vec![ServiceStatus {
+                onion_address: "a.onion".into(),
+                instances: vec![
+                    InstanceStatus {
+                        onion_address: "b.onion".into(),
+                        received: Some(None),
+                        ..Default::default()
+                    },
+                    InstanceStatus {
+                        onion_address: "c.onion".into(),
+                        intro_points_num: Some(3),
+                        descriptor_received: Some("2026-11-22 00:00:00".into()),
+                        intro_set_modified: Some("2026-11-22 00:00:00".into()),
+                        ..Default::default()
+                    },
+                ],
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let json = serde_json::to_value(&report).unwrap();
+        let svc = &json["services"][0];
+        assert_eq!(svc["onionAddress"], "a.onion");
+        assert!(svc["publishAttemptFirstDescriptor"].is_null());
+        assert!(svc.get("publishAttemptSecondDescriptor").is_some());
+        assert!(svc["instances"][0]["received"].is_null());
+        assert!(svc["instances"][0].get("received").is_some());
+        assert!(svc["instances"][1].get("received").is_none());
+        assert_eq!(svc["instances"][1]["introPointsNum"], 3);
+        assert_eq!(svc["instances"][1]["descriptorReceived"], "2026-11-22 00:00:00");
+        let back: StatusReport = serde_json::from_value(json).unwrap();
+        assert_eq!(back.services[0].instances[1].intro_points_num, Some(3));
+    }
+
+    #[test]
+    fn ob_time_format() {
+        let t = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(86400 + 3661);
+        assert_eq!(ob_time(t), "1970-01-02 01:01:01");
+    }
+}

@@ -1,0 +1,170 @@
+//! Turning the scheduler's state into a [`StatusReport`].
+
+use onionfront_core::descriptor::Liveness;
+
+use crate::network::Network;
+use crate::scheduler::Scheduler;
+use crate::services::{PeriodState, ServiceState};
+use crate::status::{
+    HealthCheckStatus, HsDirStatus, InstanceStatus, PeriodStatus, ServiceStatus, StatusReport,
+    ob_time, rfc3339,
+};
+
+/// The report for the whole scheduler.
+pub(crate) fn build_report<N: Network>(s: &Scheduler<N>) -> StatusReport {
+    StatusReport {
+        services: s.services.iter().map(|svc| service_status(s, svc)).collect(),
+        daemon: None,
+        counters: s.counters.clone(),
+    }
+}
+
+fn service_status<N: Network>(s: &Scheduler<N>, svc: &ServiceState) -> ServiceStatus {
+    let wall = s.net.now();
+    let mut periods: Vec<&PeriodState> = svc.periods.values().collect();
+    periods.sort_by_key(|p| p.period.interval_num());
+    let attempt = |p: Option<&&PeriodState>| {
+        p.and_then(|p| p.uploads.iter().filter_map(|u| u.last_attempt).max())
+            .map(ob_time)
+    };
+    let instances = svc
+        .spec
+        .backends
+        .iter()
+        .map(|b| {
+            let state = s.backends.get(&b.address);
+            let latest = state.and_then(|st| st.tracker.latest());
+            let health_check = svc.spec.health_check.map(|hc| {
+                let h = s.health.get(&(svc.spec.address, b.address));
+                HealthCheckStatus {
+                    port: hc.port,
+                    consecutive_failures: h.map_or(0, |h| h.consecutive_failures),
+                    down: h.is_some_and(|h| h.down),
+                    last_probe: h.and_then(|h| h.last_probe.as_ref()).map(|(t, _)| rfc3339(*t)),
+                    last_error: h.and_then(|h| h.last_probe.as_ref()).and_then(|(_, e)| e.clone()),
+                }
+            });
+            let liveness = state.map_or(Liveness::Unknown, |st| st.liveness(wall, s.publish.stale_after));
+            let (health, reason) = if health_check.as_ref().is_some_and(|h| h.down) {
+                let h = health_check.as_ref();
+                (
+                    "down".to_string(),
+                    format!(
+                        "health check failed {} times in a row: {}",
+                        h.map_or(0, |h| h.consecutive_failures),
+                        h.and_then(|h| h.last_error.clone()).unwrap_or_default()
+                    ),
+                )
+            } else {
+                match liveness {
+                    Liveness::Live => ("live".into(), "valid descriptor, revision counter advancing".into()),
+                    Liveness::Unknown => (
+                        "unknown".into(),
+                        state
+                            .and_then(|st| st.last_fetch.as_ref())
+                            .and_then(|(_, r)| r.clone().err())
+                            .unwrap_or_else(|| "no descriptor fetched yet".into()),
+                    ),
+                    Liveness::Stale { since } => (
+                        "stale".into(),
+                        format!("revision counter has not advanced since {}", rfc3339(since)),
+                    ),
+                    Liveness::Expired => ("expired".into(), "latest descriptor has expired".into()),
+                }
+            };
+            let intro_points_published = svc
+                .periods
+                .values()
+                .filter_map(|p| p.published.as_ref())
+                .map(|p| p.per_backend.get(&b.address).copied().unwrap_or(0))
+                .max()
+                .unwrap_or(0);
+            InstanceStatus {
+                onion_address: b.address.to_string(),
+                intro_set_modified: state.and_then(|st| st.intro_set_modified).map(ob_time),
+                intro_points_num: latest.map(|d| d.intro_points.len()),
+                descriptor_received: state.and_then(|st| st.last_received).map(ob_time),
+                received: if latest.is_none() { Some(None) } else { None },
+                name: b.name.clone(),
+                health,
+                reason,
+                revision_counter: latest.map(|d| d.revision),
+                revision_advanced: None,
+                last_fetch: state.and_then(|st| st.last_fetch.as_ref()).map(|(t, _)| rfc3339(*t)),
+                last_fetch_result: state
+                    .and_then(|st| st.last_fetch.as_ref())
+                    .map(|(_, r)| match r {
+                        Ok(()) => "ok".to_string(),
+                        Err(e) => e.clone(),
+                    }),
+                health_check,
+                intro_points_published,
+            }
+        })
+        .collect();
+    let period_status: Vec<PeriodStatus> = periods.iter().map(|p| period_status(p)).collect();
+    let all_published = !periods.is_empty() && periods.iter().all(|p| p.ever_accepted);
+    let any_in_flight = periods.iter().any(|p| p.published.is_some());
+    let (state, message) = if svc.live_backends == 0 && any_in_flight {
+        (
+            "no-live-backend",
+            "no live backend: the last published descriptor is kept on the HSDirs".to_string(),
+        )
+    } else if svc.live_backends == 0 {
+        ("no-live-backend", "no live backend yet: nothing published".to_string())
+    } else if all_published {
+        let total: usize = period_status.iter().map(|p| p.total).sum();
+        let accepted: usize = period_status.iter().map(|p| p.accepted).sum();
+        ("published", format!("{accepted}/{total} HSDir uploads accepted for the latest descriptors"))
+    } else if any_in_flight {
+        ("publishing", "uploads under way, no HSDir has accepted yet".to_string())
+    } else {
+        ("not-published", "waiting for backend descriptors".to_string())
+    };
+    ServiceStatus {
+        onion_address: svc.spec.address.to_string(),
+        publish_attempt_first_descriptor: attempt(periods.first()),
+        publish_attempt_second_descriptor: if periods.len() > 1 { attempt(periods.last()) } else { None },
+        instances,
+        state: state.to_string(),
+        message,
+        live_backends: svc.live_backends,
+        periods: period_status,
+    }
+}
+
+fn period_status(p: &PeriodState) -> PeriodStatus {
+    let published = p.published.as_ref();
+    PeriodStatus {
+        time_period: p.period.interval_num(),
+        period_start: p.period.time_period.range().ok().map(|r| rfc3339(r.start)),
+        revision_counter: published.map(|pb| pb.revision),
+        intro_points: published.map_or(0, |pb| pb.intro_points),
+        descriptors: published.map_or(0, |pb| pb.descriptors),
+        last_built: published.map(|pb| rfc3339(pb.at)),
+        last_reason: published
+            .map(|pb| pb.reason.to_string())
+            .or_else(|| p.build_error.as_ref().map(|(_, e)| format!("build failed: {e}"))),
+        accepted: p.accepted(),
+        total: p.uploads.len(),
+        hsdirs: p
+            .uploads
+            .iter()
+            .map(|u| HsDirStatus {
+                hsdir: u.hsdir.to_string(),
+                descriptor: u.descriptor,
+                state: match (&u.accepted, &u.last_error) {
+                    (Some(_), _) => "accepted",
+                    (None, Some((_, true))) => "retrying",
+                    (None, Some((_, false))) => "failed",
+                    (None, None) => "pending",
+                }
+                .to_string(),
+                attempts: u.attempts,
+                last_attempt: u.last_attempt.map(rfc3339),
+                last_accepted: u.accepted.map(rfc3339),
+                last_error: u.last_error.as_ref().map(|(e, _)| e.to_string()),
+            })
+            .collect(),
+    }
+}
