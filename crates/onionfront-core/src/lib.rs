@@ -17,5 +17,7 @@ pub mod descriptor;
 pub mod keys;
 pub mod period;
 pub mod select;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 
 pub use address::{AddressError, OnionAddress};

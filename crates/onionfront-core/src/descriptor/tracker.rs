@@ -1,6 +1,23 @@
 //! Per-backend history: revision counters per time period, replay detection, staleness.
+//!
+//! Liveness does not trust "we could fetch it": a dead backend's last descriptor stays on the
+//! HSDirs for its whole lifetime. A live C tor backend republishes at least every 60–120 minutes
+//! with a higher revision counter, so the tracker remembers when the counter last *advanced*:
+//! - `last_advanced` is set at the first observation ever, and whenever a period already seen
+//!   gets a higher counter;
+//! - the first sighting of a *new* period's descriptor does not count (a dead backend's
+//!   next-period descriptor is already on the HSDirs);
+//! - a lower counter than one seen for the same period is a replay and is rejected; an equal one
+//!   is "unchanged".
+//!
+//! A descriptor is also treated as expired once its revision was first seen longer ago than its
+//! `descriptor-lifetime` (HSDirs drop it by then, so whoever still serves it is misbehaving), or
+//! once its certificates expire.
 
 use std::time::{Duration, SystemTime};
+
+use tor_hscrypto::time::TimePeriod;
+use tracing::debug;
 
 use super::validate::{Rejection, ValidatedDescriptor};
 
@@ -31,10 +48,40 @@ pub enum Liveness {
     Expired,
 }
 
+impl Liveness {
+    /// Whether the backend's intro points may be published.
+    pub fn is_live(&self) -> bool {
+        matches!(self, Liveness::Live)
+    }
+}
+
+/// Periods remembered per backend (the current one, its neighbours, and a spare).
+const PERIODS_KEPT: usize = 4;
+
+/// The highest counter seen in one period.
+#[derive(Debug, Clone, Copy)]
+struct PeriodRecord {
+    /// The period.
+    period: TimePeriod,
+    /// Highest revision counter seen.
+    revision: u64,
+    /// When that revision was first seen.
+    first_seen: SystemTime,
+}
+
 /// History of one backend.
 #[derive(Debug, Clone, Default)]
 pub struct BackendTracker {
+    /// The most recent valid descriptor (of the newest period seen).
     latest: Option<ValidatedDescriptor>,
+    /// When `latest`'s revision was first seen.
+    latest_first_seen: Option<SystemTime>,
+    /// Highest counter per period, newest period last.
+    periods: Vec<PeriodRecord>,
+    /// When the counter last advanced (or the backend was first seen).
+    last_advanced: Option<SystemTime>,
+    /// When a valid descriptor was last observed (any outcome but a replay).
+    last_observed: Option<SystemTime>,
 }
 
 impl BackendTracker {
@@ -48,23 +95,102 @@ impl BackendTracker {
     pub fn observe(
         &mut self,
         desc: ValidatedDescriptor,
-        _now: SystemTime,
+        now: SystemTime,
     ) -> Result<Observation, Rejection> {
-        self.latest = Some(desc);
-        Ok(Observation::New)
+        let period = desc.period.time_period;
+        let revision = desc.revision;
+        let first_ever = self.last_advanced.is_none();
+
+        let (outcome, first_seen) = match self.periods.iter_mut().find(|r| r.period == period) {
+            Some(rec) if revision < rec.revision => {
+                return Err(Rejection::Replay {
+                    revision,
+                    seen: rec.revision,
+                });
+            }
+            Some(rec) if revision == rec.revision => (Observation::Unchanged, rec.first_seen),
+            Some(rec) => {
+                rec.revision = revision;
+                rec.first_seen = now;
+                self.last_advanced = Some(now);
+                (Observation::Advanced, now)
+            }
+            None => {
+                self.periods.push(PeriodRecord {
+                    period,
+                    revision,
+                    first_seen: now,
+                });
+                self.periods.sort_by_key(|r| r.period.interval_num());
+                if self.periods.len() > PERIODS_KEPT {
+                    self.periods.remove(0);
+                }
+                if first_ever {
+                    self.last_advanced = Some(now);
+                }
+                (Observation::New, now)
+            }
+        };
+        self.last_observed = Some(now);
+
+        let newer_or_same_period = self
+            .latest
+            .as_ref()
+            .is_none_or(|l| l.period.interval_num() <= desc.period.interval_num());
+        if newer_or_same_period {
+            debug!(
+                backend = %desc.address,
+                period = desc.period.interval_num(),
+                revision,
+                ?outcome,
+                "backend descriptor observed"
+            );
+            self.latest = Some(desc);
+            self.latest_first_seen = Some(first_seen);
+        }
+        Ok(outcome)
     }
 
     /// Liveness at `now`, given the configured staleness limit.
-    pub fn liveness(&self, _now: SystemTime, _stale_after: Duration) -> Liveness {
-        if self.latest.is_some() {
-            Liveness::Live
-        } else {
-            Liveness::Unknown
+    pub fn liveness(&self, now: SystemTime, stale_after: Duration) -> Liveness {
+        let Some(latest) = &self.latest else {
+            return Liveness::Unknown;
+        };
+        if now >= latest.valid_until {
+            return Liveness::Expired;
         }
+        if let Some(first_seen) = self.latest_first_seen
+            && now >= first_seen + latest.lifetime
+        {
+            return Liveness::Expired;
+        }
+        let since = self.last_advanced.unwrap_or(now);
+        if now >= since + stale_after {
+            return Liveness::Stale { since };
+        }
+        Liveness::Live
     }
 
     /// The most recent valid descriptor, if any.
     pub fn latest(&self) -> Option<&ValidatedDescriptor> {
         self.latest.as_ref()
+    }
+
+    /// When the revision counter last advanced (or the backend was first seen).
+    pub fn last_advanced(&self) -> Option<SystemTime> {
+        self.last_advanced
+    }
+
+    /// When a valid descriptor was last observed.
+    pub fn last_observed(&self) -> Option<SystemTime> {
+        self.last_observed
+    }
+
+    /// The highest revision counter seen in `period`.
+    pub fn revision_in(&self, period: &TimePeriod) -> Option<u64> {
+        self.periods
+            .iter()
+            .find(|r| r.period == *period)
+            .map(|r| r.revision)
     }
 }

@@ -1,0 +1,243 @@
+//! Descriptor engine benchmarks: main descriptors built and signed per second (20 intro points),
+//! backend descriptors validated per second, and the cost split of a build (blinding, signing
+//! the descriptor-signing certificate, revision counter, Arti's encoding and encryption, C tor
+//! padding), plus selection over 60 backends.
+//!
+//! Run: `cargo bench -p onionfront-core --bench engine` (add `-- --quick` for a short run).
+//! A plain summary (operations per second, measured over a fixed number of runs) is printed
+//! first; Criterion's statistics follow.
+
+#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
+
+use std::hint::black_box;
+use std::num::NonZeroU8;
+use std::time::{Duration, Instant, SystemTime};
+
+use criterion::{Criterion, Throughput};
+use onionfront_core::build::{self, BuildRequest, build_main_descriptor};
+use onionfront_core::descriptor::validate_backend_descriptor;
+use onionfront_core::select::{
+    BackendIntros, SelectionParams, select_intro_points, selection_seed,
+};
+use onionfront_core::testing::*;
+use tor_cell::chancell::msg::HandshakeType;
+use tor_hscrypto::pk::HsIdKeypair;
+use tor_llcrypto::pk::ed25519;
+use tor_netdoc::NetdocBuilder;
+use tor_netdoc::doc::hsdesc::{HsDescBuilder, IntroPointDesc, create_desc_sign_key_cert};
+
+fn now() -> SystemTime {
+    SystemTime::UNIX_EPOCH + Duration::from_secs(1_750_000_000)
+}
+
+struct Inputs {
+    id: HsIdKeypair,
+    period: onionfront_core::period::PeriodParams,
+    ipts20: Vec<IntroPointDesc>,
+    backend_text: String,
+    backend_addr: onionfront_core::OnionAddress,
+    backends60: Vec<BackendIntros>,
+}
+
+fn inputs() -> Inputs {
+    let id = fake_identity(1);
+    let period = test_period(now());
+    let ipts20: Vec<IntroPointDesc> = (1..=20).map(|i| fake_intro_point_ipv6(i, i)).collect();
+    let backend = fake_identity(2);
+    let backend_ipts: Vec<IntroPointDesc> = (100..103).map(fake_intro_point).collect();
+    let backend_text = backend_descriptor(&backend, &period, &backend_ipts, 1234, now());
+    let backends60 = (0..60u64)
+        .map(|b| BackendIntros {
+            address: fake_address(1000 + b),
+            intro_points: (0..3)
+                .map(|k| fake_intro_point(b * 10 + k + 10_000))
+                .collect(),
+        })
+        .collect();
+    Inputs {
+        id,
+        period,
+        ipts20,
+        backend_addr: address_of(&backend),
+        backend_text,
+        backends60,
+    }
+}
+
+fn request<'a>(i: &'a Inputs) -> BuildRequest<'a> {
+    let (p, inc) = c_tor_flow_control();
+    BuildRequest {
+        identity: &i.id,
+        period: &i.period,
+        intro_points: &i.ipts20,
+        flow_control: Some((p, NonZeroU8::new(inc).unwrap())),
+        auth_clients: &[],
+        lifetime_minutes: 180,
+        max_size: 50_000,
+        min_revision: None,
+        now: now(),
+    }
+}
+
+/// Arti's part of a build alone: encoding, re-signing 40 intro point certs, two encryptions.
+fn arti_build_sign(i: &Inputs) -> String {
+    let mut rng = rand::rng();
+    let (bpk, bkp, subcred) = i.id.compute_blinded_key(i.period.time_period).unwrap();
+    let sign = ed25519::Keypair::generate(&mut rng);
+    let exp = now() + build::CERT_LIFETIME;
+    let cert = create_desc_sign_key_cert(&sign.verifying_key(), &bkp, exp).unwrap();
+    HsDescBuilder::default()
+        .blinded_id(&bpk)
+        .hs_desc_sign(&sign)
+        .hs_desc_sign_cert(cert)
+        .create2_formats(&[HandshakeType::NTOR])
+        .auth_required(None)
+        .is_single_onion_service(false)
+        .intro_points(&i.ipts20)
+        .intro_auth_key_cert_expiry(exp)
+        .intro_enc_key_cert_expiry(exp)
+        .lifetime(180u16.into())
+        .revision_counter(1.into())
+        .subcredential(subcred)
+        .build_sign(&mut rng)
+        .unwrap()
+}
+
+/// Runs `f` `n` times, returns operations per second.
+fn rate(n: u32, mut f: impl FnMut()) -> f64 {
+    f();
+    let start = Instant::now();
+    for _ in 0..n {
+        f();
+    }
+    f64::from(n) / start.elapsed().as_secs_f64()
+}
+
+fn summary(i: &Inputs) {
+    let (_, bkp, _) = i.id.compute_blinded_key(i.period.time_period).unwrap();
+    let sign = ed25519::Keypair::generate(&mut rand::rng());
+    let build = rate(50, || {
+        black_box(build_main_descriptor(&request(i)).unwrap());
+    });
+    let validate = rate(200, || {
+        black_box(
+            validate_backend_descriptor(&i.backend_text, &i.backend_addr, &i.period, now())
+                .unwrap(),
+        );
+    });
+    let blind = rate(500, || {
+        black_box(i.id.compute_blinded_key(i.period.time_period).unwrap());
+    });
+    let cert = rate(2000, || {
+        black_box(create_desc_sign_key_cert(&sign.verifying_key(), &bkp, now()).unwrap());
+    });
+    let rev = rate(200, || {
+        black_box(build::revision_counter(&i.id, &i.period, now()).unwrap());
+    });
+    let arti = rate(50, || {
+        black_box(arti_build_sign(i));
+    });
+    let p = SelectionParams {
+        per_instance: 2,
+        max_per_descriptor: 20,
+        max_descriptors: 8,
+        seed: selection_seed(&address_of(&i.id), &i.period),
+    };
+    let select = rate(50, || {
+        black_box(select_intro_points(&p, &i.backends60));
+    });
+    let us = |r: f64| 1e6 / r;
+    println!("== onionfront descriptor engine (summary; fixed run counts) ==");
+    println!(
+        "main descriptors built+signed (20 intro points): {build:>9.0} /s  ({:>7.0} µs each)",
+        us(build)
+    );
+    println!(
+        "backend descriptors validated (3 intro points):  {validate:>9.0} /s  ({:>7.0} µs each)",
+        us(validate)
+    );
+    println!("cost split of one build:");
+    println!(
+        "  blinding (identity key, one period):          {:>7.1} µs",
+        us(blind)
+    );
+    println!(
+        "  signing the descriptor-signing cert:          {:>7.1} µs",
+        us(cert)
+    );
+    println!(
+        "  revision counter (OPE, ~1 day into SRV run):  {:>7.1} µs",
+        us(rev)
+    );
+    println!(
+        "  Arti encode + 40 intro certs + encryption:    {:>7.1} µs",
+        us(arti)
+    );
+    println!(
+        "  C tor re-padding + re-sign (remainder):       {:>7.1} µs",
+        (us(build) - us(arti) - us(rev)).max(0.0)
+    );
+    println!(
+        "selection, 60 backends × 3 intro points, 8 HSDirs: {select:>7.0} /s  ({:>7.0} µs each)",
+        us(select)
+    );
+    println!();
+}
+
+fn benches(c: &mut Criterion, i: &Inputs) {
+    let mut g = c.benchmark_group("engine");
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("build_main_descriptor_20_intro_points", |b| {
+        b.iter(|| build_main_descriptor(black_box(&request(i))).unwrap())
+    });
+    g.bench_function("validate_backend_descriptor", |b| {
+        b.iter(|| {
+            validate_backend_descriptor(
+                black_box(&i.backend_text),
+                &i.backend_addr,
+                &i.period,
+                now(),
+            )
+            .unwrap()
+        })
+    });
+    let (_, bkp, _) = i.id.compute_blinded_key(i.period.time_period).unwrap();
+    let sign = ed25519::Keypair::generate(&mut rand::rng());
+    g.bench_function("split/blinding", |b| {
+        b.iter(|| {
+            i.id.compute_blinded_key(black_box(i.period.time_period))
+                .unwrap()
+        })
+    });
+    g.bench_function("split/sign_desc_cert", |b| {
+        b.iter(|| create_desc_sign_key_cert(&sign.verifying_key(), black_box(&bkp), now()).unwrap())
+    });
+    g.bench_function("split/revision_counter", |b| {
+        b.iter(|| build::revision_counter(&i.id, black_box(&i.period), now()).unwrap())
+    });
+    g.bench_function("split/arti_encode_encrypt_20", |b| {
+        b.iter(|| arti_build_sign(black_box(i)))
+    });
+    let p = SelectionParams {
+        per_instance: 2,
+        max_per_descriptor: 20,
+        max_descriptors: 8,
+        seed: selection_seed(&address_of(&i.id), &i.period),
+    };
+    g.bench_function("select_60_backends", |b| {
+        b.iter(|| select_intro_points(black_box(&p), &i.backends60))
+    });
+    g.finish();
+}
+
+fn main() {
+    let i = inputs();
+    summary(&i);
+    let mut c = Criterion::default()
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2))
+        .sample_size(20)
+        .configure_from_args();
+    benches(&mut c, &i);
+    c.final_summary();
+}
