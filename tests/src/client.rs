@@ -100,6 +100,16 @@ impl Client {
     }
 }
 
+impl Client {
+    /// `n` GETs of `onion_host`, each on its own circuit (tags `<tag_prefix>-0` …), one after the
+    /// other. For spread checks: assert every backend answered at least once, not an even split.
+    pub fn get_many(&self, onion_host: &str, n: usize, tag_prefix: &str) -> Vec<Result<String>> {
+        (0..n)
+            .map(|i| self.get(onion_host, &format!("{tag_prefix}-{i}")))
+            .collect()
+    }
+}
+
 /// A SOCKS5 reply other than "succeeded". Downcast an error to this to look at the code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SocksReplyError(pub u8);

@@ -293,6 +293,14 @@ impl Network {
         crate::config::write_config(spec, &self.tor_network_info(), &self.onionfront_dir())
     }
 
+    /// Write the config for `spec` and start onionfront on it (binary from
+    /// [`crate::onionfront::binary`]).
+    pub fn spawn_onionfront(&self, spec: &ConfigSpec) -> Result<crate::onionfront::Onionfront> {
+        let bin = crate::onionfront::binary()?;
+        let written = self.write_onionfront_config(spec)?;
+        crate::onionfront::Onionfront::spawn(&bin, &written.path)
+    }
+
     /// A config with one service: main key `main_keys[0]` and every backend as an instance.
     pub fn default_config_spec(&self) -> Result<ConfigSpec> {
         let key = self

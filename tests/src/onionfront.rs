@@ -147,9 +147,13 @@ pub struct Onionfront {
 }
 
 impl Onionfront {
-    /// Start `binary --config <config>`, logging to `onionfront.log` beside the config.
+    /// Start `binary run --config <config>`, logging to `onionfront.log` beside the config.
     pub fn spawn(binary: &Path, config: &Path) -> Result<Onionfront> {
-        let args = [OsString::from("--config"), config.as_os_str().to_owned()];
+        let args = [
+            OsString::from("run"),
+            OsString::from("--config"),
+            config.as_os_str().to_owned(),
+        ];
         Self::spawn_with_args(binary, config, &args)
     }
 
@@ -161,6 +165,9 @@ impl Onionfront {
         cmd.args(args)
             .current_dir(dir)
             .env_remove("ONIONBALANCE_STATUS_SOCKET_LOCATION")
+            .env_remove("ONIONFRONT_STATUS_SOCKET")
+            .env_remove("ONIONFRONT_CONFIG")
+            .env_remove("ONIONBALANCE_CONFIG")
             .env("RUST_BACKTRACE", "1");
         if std::env::var_os("RUST_LOG").is_none() {
             cmd.env("RUST_LOG", "info");

@@ -2,15 +2,15 @@
 //! private Tor network with backends and onionfront in front, print how to reach it, and tear it
 //! all down on Ctrl-C (or SIGTERM).
 //!
-//! SIGINT and SIGTERM are blocked in every thread and taken by a `sigwait` thread, which cancels
-//! any wait in progress; the main thread then drops onionfront and the network, which stop every
-//! child by PID. (Children start with an empty signal mask: std's `Command` resets it.)
+//! A thread runs tokio's SIGINT/SIGTERM listeners; on a signal it cancels any wait in progress and
+//! wakes the main thread, which drops onionfront and the network: that stops every child by PID.
+//! (Signals are not blocked for a `sigwait`: children would inherit the blocked mask and ignore
+//! SIGTERM.)
 
 use std::sync::mpsc;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
-use nix::sys::signal::{SigSet, Signal};
 use onionfront_e2e::config::ConfigSpec;
 use onionfront_e2e::{Network, NetworkOptions, Onionfront, onionfront, wait};
 
@@ -53,20 +53,37 @@ fn main() {
     }
 }
 
-fn run() -> Result<()> {
-    let args = parse_args()?;
-    let mut signals = SigSet::empty();
-    signals.add(Signal::SIGINT);
-    signals.add(Signal::SIGTERM);
-    signals.thread_block()?;
+/// Listen for SIGINT and SIGTERM on a thread; the receiver gets the signal's name.
+fn watch_signals() -> Result<mpsc::Receiver<&'static str>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .build()?;
+    // Register the handlers before returning, so no early Ctrl-C is lost.
+    let (mut int, mut term) = rt.block_on(async {
+        Ok::<_, std::io::Error>((
+            signal(SignalKind::interrupt())?,
+            signal(SignalKind::terminate())?,
+        ))
+    })?;
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
-        if let Ok(sig) = signals.wait() {
-            eprintln!("\n[testnet] {sig}: tearing down");
-            wait::cancel();
-            let _ = tx.send(sig);
-        }
+        let name = rt.block_on(async {
+            tokio::select! {
+                _ = int.recv() => "SIGINT",
+                _ = term.recv() => "SIGTERM",
+            }
+        });
+        eprintln!("\n[testnet] {name}: tearing down");
+        wait::cancel();
+        let _ = tx.send(name);
     });
+    Ok(rx)
+}
+
+fn run() -> Result<()> {
+    let args = parse_args()?;
+    let rx = watch_signals()?;
 
     let binary = if args.with_onionfront {
         match onionfront::binary() {
@@ -141,12 +158,12 @@ fn run() -> Result<()> {
             d.log_path().display()
         ),
         (None, Some(b)) => println!(
-            "onionfront is not running; start it by hand with:\n  {} --config {}",
+            "onionfront is not running; start it by hand with:\n  {} run --config {}",
             b.display(),
             written.path.display()
         ),
         (None, None) => println!(
-            "onionfront would run as:\n  onionfront --config {}",
+            "onionfront would run as:\n  onionfront run --config {}",
             written.path.display()
         ),
     }
