@@ -8,7 +8,7 @@ use std::str::FromStr;
 
 use tor_hscrypto::pk::{HsId, HsIdKey};
 use tor_llcrypto::d::Sha3_256;
-use tor_llcrypto::digest::Digest;
+use digest::Digest;
 
 /// Why a string is not a valid v3 onion address.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
