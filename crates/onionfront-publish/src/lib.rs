@@ -13,7 +13,6 @@ pub mod backoff;
 mod fetch;
 pub mod network;
 pub mod scheduler;
-mod seed;
 mod services;
 pub mod spec;
 pub mod status;

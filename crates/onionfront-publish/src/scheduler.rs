@@ -14,7 +14,10 @@ use futures::{Future, StreamExt};
 use onionfront_core::OnionAddress;
 use onionfront_core::config::{DistinctDescriptors, PublishConfig};
 use onionfront_core::descriptor::{Liveness, Observation};
-use onionfront_core::select::{BackendIntros, SelectionParams, assign_descriptors, select_intro_points};
+use onionfront_core::select::{
+    BackendIntros, SelectionLimits, SelectionParams, assign_descriptors, select_intro_points_within,
+    selection_seed,
+};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
@@ -736,9 +739,14 @@ fn publish_period<N: Network>(
         per_instance: spec.intro_points_per_instance,
         max_per_descriptor: ctx.publish.max_intro_points,
         max_descriptors,
-        seed: crate::seed::selection_seed(&spec.address, &period),
+        seed: selection_seed(&spec.address, &period),
     };
-    let selection = select_intro_points(&params, live);
+    let limits = SelectionLimits {
+        max_size: ctx.dir.max_descriptor_size(),
+        auth_clients: spec.auth_clients.len(),
+        ..SelectionLimits::default()
+    };
+    let selection = select_intro_points_within(&params, live, &limits);
     if selection.descriptors.is_empty() {
         return PeriodOutcome::Nothing;
     }
