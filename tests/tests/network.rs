@@ -50,10 +50,28 @@ fn scenario_tor_network_yaml(net: &Network) {
     assert_eq!(net.hsdir_interval_minutes(), 8);
 }
 
+/// The harness's restart operations work: a restarted backend (same address) answers again
+/// through a fresh client, with a relay down.
+fn scenario_backend_restart(net: &mut Network) {
+    let addr = net.backends[0].address().expect("address");
+    net.stop_backend(0).expect("stop backend");
+    assert!(!net.backends[0].node.is_running());
+    net.stop_relay(4).expect("stop relay");
+    net.start_backend(0).expect("restart backend");
+    assert_eq!(net.backends[0].address().expect("address"), addr);
+    let client = net.fresh_client().expect("fresh client");
+    let body = client
+        .get_retry(&addr, "restarted", 4, Duration::from_secs(2))
+        .unwrap_or_else(|e| panic!("GET {addr} after restart: {e:#}"));
+    assert_eq!(body, net.backends[0].name);
+    net.start_relay(4).expect("restart relay");
+}
+
 #[test]
 fn network_backends_answer_directly() {
-    let net = Network::start(NetworkOptions::with_backends(["b1", "b2"])).expect("network");
+    let mut net = Network::start(NetworkOptions::with_backends(["b1", "b2"])).expect("network");
     eprint!("{}", net.describe());
     scenario_tor_network_yaml(&net);
     scenario_backends_answer_on_own_address(&net);
+    scenario_backend_restart(&mut net);
 }
