@@ -168,7 +168,8 @@ impl Onionfront {
             .env_remove("ONIONFRONT_STATUS_SOCKET")
             .env_remove("ONIONFRONT_CONFIG")
             .env_remove("ONIONBALANCE_CONFIG")
-            .env("RUST_BACKTRACE", "1");
+            .env("RUST_BACKTRACE", "1")
+            .env("NO_COLOR", "1");
         if std::env::var_os("RUST_LOG").is_none() {
             cmd.env("RUST_LOG", "info");
         }
