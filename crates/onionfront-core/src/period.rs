@@ -69,6 +69,7 @@ impl fmt::Display for PeriodParams {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

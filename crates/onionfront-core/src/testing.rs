@@ -239,6 +239,7 @@ pub fn backend_descriptor_with(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -159,13 +159,16 @@ impl BackendTracker {
         if now >= latest.valid_until {
             return Liveness::Expired;
         }
-        if let Some(first_seen) = self.latest_first_seen
-            && now >= first_seen + latest.lifetime
+        // (An overflowing sum is a time that never comes.)
+        if let Some(dropped_at) = self
+            .latest_first_seen
+            .and_then(|t| t.checked_add(latest.lifetime))
+            && now >= dropped_at
         {
             return Liveness::Expired;
         }
         let since = self.last_advanced.unwrap_or(now);
-        if now >= since + stale_after {
+        if since.checked_add(stale_after).is_some_and(|t| now >= t) {
             return Liveness::Stale { since };
         }
         Liveness::Live

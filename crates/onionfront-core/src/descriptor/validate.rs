@@ -204,12 +204,12 @@ pub fn validate_backend_descriptor_with(
         Ok(()) => bound.dangerously_assume_timely(),
         Err(TimeValidityError::Expired(ago)) => {
             return Err(Rejection::Expired {
-                at: end.unwrap_or(now - ago),
+                at: end.or_else(|| now.checked_sub(ago)).unwrap_or(now),
             });
         }
         Err(TimeValidityError::NotYetValid(wait)) => {
             return Err(Rejection::NotYetValid {
-                from: start.unwrap_or(now + wait),
+                from: start.or_else(|| now.checked_add(wait)).unwrap_or(now),
             });
         }
         Err(e) => return Err(Rejection::Malformed(e.to_string())),
@@ -217,7 +217,7 @@ pub fn validate_backend_descriptor_with(
     // Certificates always carry an expiry; without one, the descriptor lifetime bounds it.
     let lifetime_minutes = outer_text::lifetime_minutes(text).unwrap_or(180);
     let lifetime = Duration::from_secs(u64::from(lifetime_minutes) * 60);
-    let valid_until = end.unwrap_or(now + lifetime);
+    let valid_until = end.or_else(|| now.checked_add(lifetime)).unwrap_or(now);
 
     if desc.requires_intro_authentication() {
         return Err(Rejection::IntroAuthRequired);

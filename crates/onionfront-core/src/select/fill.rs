@@ -70,7 +70,7 @@ pub(super) fn canonicalize(seed: &[u8; 32], input: &[BackendIntros]) -> Vec<Back
         .into_iter()
         .map(|(a, ipts)| (keyed(seed, b"backend", a.public_key()), a, ipts))
         .collect();
-    backends.sort_by(|x, y| (x.0, x.1).cmp(&(y.0, y.1)));
+    backends.sort_by_key(|x| (x.0, x.1));
 
     let mut seen = std::collections::HashSet::new();
     backends
@@ -83,7 +83,7 @@ pub(super) fn canonicalize(seed: &[u8; 32], input: &[BackendIntros]) -> Vec<Back
                     (keyed(seed, b"intro", &sid), sid, ipt)
                 })
                 .collect();
-            keyed_ipts.sort_by(|x, y| (x.0, x.1).cmp(&(y.0, y.1)));
+            keyed_ipts.sort_by_key(|x| (x.0, x.1));
             let candidates = keyed_ipts
                 .into_iter()
                 .filter(|(_, sid, _)| seen.insert(*sid))
@@ -155,13 +155,13 @@ pub(super) fn fill(backends: &[Backend], limits: FillLimits) -> Filled {
         if state.placed >= limits.target {
             break;
         }
-        if let Some(c) = pick {
-            if !state.try_place(b, *c) {
-                // Fall back to any other of its intro points that fits somewhere.
-                let alt = (0..backends[b].candidates.len()).find(|&c2| state.try_place(b, c2));
-                if alt.is_none() {
-                    state.room_limited = true;
-                }
+        if let Some(c) = pick
+            && !state.try_place(b, *c)
+        {
+            // Fall back to any other of its intro points that fits somewhere.
+            let alt = (0..backends[b].candidates.len()).find(|&c2| state.try_place(b, c2));
+            if alt.is_none() {
+                state.room_limited = true;
             }
         }
     }
@@ -180,11 +180,11 @@ pub(super) fn fill(backends: &[Backend], limits: FillLimits) -> Filled {
     // Later rounds: round-robin, each backend its next intro point that fits.
     loop {
         let mut progress = false;
-        for b in 0..backends.len() {
+        for (b, backend) in backends.iter().enumerate() {
             if state.placed >= limits.target {
                 break;
             }
-            let unused: Vec<usize> = (0..backends[b].candidates.len())
+            let unused: Vec<usize> = (0..backend.candidates.len())
                 .filter(|&c| !state.used[b][c])
                 .collect();
             progress |= unused.into_iter().any(|c| state.try_place(b, c));

@@ -50,7 +50,7 @@ impl HsDirLayout {
     /// divisors of their number), ascending; `[1]` if there are none.
     pub fn even_counts(&self, n_hsdirs: usize) -> Vec<usize> {
         let f = self.max_distinct(n_hsdirs);
-        let v: Vec<usize> = (1..=f).filter(|d| f % d == 0).collect();
+        let v: Vec<usize> = (1..=f).filter(|d| f.is_multiple_of(*d)).collect();
         if v.is_empty() { vec![1] } else { v }
     }
 }
