@@ -129,6 +129,18 @@ impl Backend {
         dirauths: &Path,
         main_addresses: &[String],
     ) -> Result<Backend> {
+        Self::with_torrc(name, dir, dirauths, main_addresses, "")
+    }
+
+    /// [`Backend::new`] with extra torrc lines after the onion service's lines (so `HiddenService*`
+    /// options apply to it, e.g. `HiddenServiceNumIntroductionPoints 2`).
+    pub fn with_torrc(
+        name: &str,
+        dir: &Path,
+        dirauths: &Path,
+        main_addresses: &[String],
+        extra: &str,
+    ) -> Result<Backend> {
         if main_addresses.is_empty() {
             bail!(
                 "backend {name}: at least one main address is needed (tor refuses an empty ob_config)"
@@ -149,6 +161,11 @@ impl Backend {
             hs = hs_dir.display(),
             port = http.port(),
         );
+        let mut torrc = torrc;
+        for line in extra.lines().filter(|l| !l.trim().is_empty()) {
+            torrc += line.trim();
+            torrc += "\n";
+        }
         let mut b = Backend {
             name: name.to_owned(),
             node: TorProcess::new(name, dir, torrc)?,
@@ -172,6 +189,24 @@ impl Backend {
             .collect();
         std::fs::write(self.hs_dir().join("ob_config"), text)?;
         self.main_addresses = main_addresses.to_vec();
+        Ok(())
+    }
+
+    /// Replace the `authorized_clients/` of its HiddenServiceDir (C tor's restricted discovery:
+    /// one `<name>.auth` file per `descriptor:x25519:<base32>` line); tor reads them at
+    /// (re)start. An empty list turns restricted discovery off.
+    pub fn set_authorized_clients(&mut self, auth_lines: &[String]) -> Result<()> {
+        let dir = self.hs_dir().join("authorized_clients");
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir)?;
+        }
+        if auth_lines.is_empty() {
+            return Ok(());
+        }
+        mkdir_private(&dir)?;
+        for (i, line) in auth_lines.iter().enumerate() {
+            std::fs::write(dir.join(format!("client{i}.auth")), format!("{line}\n"))?;
+        }
         Ok(())
     }
 

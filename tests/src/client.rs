@@ -1,14 +1,17 @@
-//! The C tor client (a SOCKS port with `IsolateSOCKSAuth` and `ExtendedErrors`) and a hand-written
-//! SOCKS5 (RFC 1928/1929) HTTP/1.0 GET over it.
+//! The C tor client (a SOCKS port with `IsolateSOCKSAuth` and `ExtendedErrors`, and an
+//! unauthenticated control port on 127.0.0.1) and a hand-written SOCKS5 (RFC 1928/1929)
+//! HTTP/1.0 GET over it.
 //!
 //! Each SOCKS username/password is its own isolation group, so a fresh tag means a fresh circuit.
-//! Note that C tor remembers which HSDirs it failed to get a descriptor from and does not ask them
-//! again for a while, for every tag: use a fresh client when that matters.
+//! Note that C tor caches onion service descriptors and remembers which HSDirs it failed to get a
+//! descriptor from (and does not ask them again for a while), for every tag: [`Client::newnym`]
+//! (`SIGNAL NEWNYM`) purges all of that, as does a fresh client.
 
 use std::fmt;
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::path::Path;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail};
@@ -19,6 +22,10 @@ use crate::torrc::{TorProcess, common_torrc};
 /// Default timeout of one [`Client::get`].
 pub const GET_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// C tor's minimum spacing of two `SIGNAL NEWNYM` (`MAX_SIGNEWNYM_RATE`); a sooner one is
+/// deferred.
+pub const NEWNYM_SPACING: Duration = Duration::from_secs(10);
+
 /// One C tor client.
 #[derive(Debug)]
 pub struct Client {
@@ -26,21 +33,63 @@ pub struct Client {
     pub node: TorProcess,
     /// SOCKS port on 127.0.0.1.
     pub socks_port: u16,
+    /// Control port on 127.0.0.1 (no authentication).
+    pub control_port: u16,
+    last_newnym: Mutex<Option<Instant>>,
 }
 
 impl Client {
     /// A client named `name` in folder `dir`; not started.
     pub fn new(name: &str, dir: &Path, dirauths: &Path) -> Result<Client> {
+        Self::with_torrc(name, dir, dirauths, "")
+    }
+
+    /// A client with extra torrc lines (e.g. `ClientOnionAuthDir DIR`); not started.
+    pub fn with_torrc(name: &str, dir: &Path, dirauths: &Path, extra: &str) -> Result<Client> {
         let socks_port = free_port()?;
-        let torrc = format!(
+        let control_port = free_port()?;
+        let mut torrc = format!(
             "{common}\
-             SocksPort 127.0.0.1:{socks_port} IsolateSOCKSAuth ExtendedErrors\n",
+             SocksPort 127.0.0.1:{socks_port} IsolateSOCKSAuth ExtendedErrors\n\
+             ControlPort 127.0.0.1:{control_port}\n",
             common = common_torrc(&dir.join("data"), dirauths),
         );
+        for line in extra.lines().filter(|l| !l.trim().is_empty()) {
+            torrc += line.trim();
+            torrc += "\n";
+        }
         Ok(Client {
             node: TorProcess::new(name, dir, torrc)?,
             socks_port,
+            control_port,
+            last_newnym: Mutex::new(None),
         })
+    }
+
+    /// Send one command on the control port (after an empty `AUTHENTICATE`) and return its
+    /// reply lines; an error unless the reply is `250`.
+    pub fn control(&self, command: &str) -> Result<Vec<String>> {
+        control_command(self.control_port, command)
+    }
+
+    /// `SIGNAL NEWNYM`: new circuits for new streams, and the client's onion service state
+    /// (cached descriptors, failed HSDir requests, intro point failures) is purged, so the next
+    /// GET fetches the descriptor again from a random responsible HSDir. Waits first if the last
+    /// NEWNYM was less than [`NEWNYM_SPACING`] ago (tor would defer it).
+    pub fn newnym(&self) -> Result<()> {
+        let mut last = self
+            .last_newnym
+            .lock()
+            .map_err(|_| anyhow!("newnym mutex poisoned"))?;
+        if let Some(t) = *last {
+            let since = t.elapsed();
+            if since < NEWNYM_SPACING {
+                crate::wait::sleep(NEWNYM_SPACING - since + Duration::from_millis(200))?;
+            }
+        }
+        self.control("SIGNAL NEWNYM")?;
+        *last = Some(Instant::now());
+        Ok(())
     }
 
     /// The SOCKS address.
@@ -107,6 +156,36 @@ impl Client {
         (0..n)
             .map(|i| self.get(onion_host, &format!("{tag_prefix}-{i}")))
             .collect()
+    }
+}
+
+/// Send `command` on the unauthenticated control port at 127.0.0.1:`port`; the reply lines of a
+/// `250` answer.
+pub fn control_command(port: u16, command: &str) -> Result<Vec<String>> {
+    let mut s =
+        TcpStream::connect_timeout(&(Ipv4Addr::LOCALHOST, port).into(), Duration::from_secs(5))
+            .with_context(|| format!("connecting to control port {port}"))?;
+    s.set_read_timeout(Some(Duration::from_secs(30)))?;
+    s.write_all(format!("AUTHENTICATE\r\n{command}\r\nQUIT\r\n").as_bytes())?;
+    let mut buf = Vec::new();
+    // tor closes the connection after QUIT.
+    let _ = s.read_to_end(&mut buf);
+    let text = String::from_utf8_lossy(&buf);
+    let mut lines = text.lines();
+    let auth = lines.next().unwrap_or_default();
+    if !auth.starts_with("250") {
+        bail!("control port {port}: AUTHENTICATE: {auth:?}");
+    }
+    let mut reply = Vec::new();
+    for l in lines {
+        reply.push(l.to_owned());
+        if l.len() >= 4 && l.as_bytes()[3] == b' ' {
+            break;
+        }
+    }
+    match reply.last() {
+        Some(l) if l.starts_with("250 ") => Ok(reply),
+        _ => bail!("control port {port}: {command:?}: {reply:?}"),
     }
 }
 

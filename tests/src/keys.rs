@@ -104,6 +104,66 @@ pub fn write_from_seed(dir: &Path, seed: &[u8; 32]) -> Result<MainKey> {
     })
 }
 
+/// A restricted-discovery (client authorization) x25519 key pair, base32 as C tor writes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientAuthKey {
+    /// Public key, 52 characters of uppercase base32 without padding.
+    pub public_b32: String,
+    /// Private key, same encoding.
+    pub private_b32: String,
+}
+
+impl ClientAuthKey {
+    /// The service side: `descriptor:x25519:<public>` (an `authorized-clients:` entry, and the
+    /// line of C tor's `authorized_clients/<name>.auth`).
+    pub fn auth_line(&self) -> String {
+        format!("descriptor:x25519:{}", self.public_b32)
+    }
+
+    /// The client side: `<address without .onion>:descriptor:x25519:<private>`, the contents of
+    /// a `<name>.auth_private` file in C tor's `ClientOnionAuthDir`.
+    pub fn auth_private_line(&self, onion_address: &str) -> String {
+        format!(
+            "{}:descriptor:x25519:{}",
+            onion_address.trim_end_matches(".onion"),
+            self.private_b32
+        )
+    }
+
+    /// Write `<dir>/<name>.auth_private` for `onion_address` (dir created with mode 0700, as
+    /// tor wants).
+    pub fn write_auth_private(&self, dir: &Path, name: &str, onion_address: &str) -> Result<()> {
+        mkdir_private(dir)?;
+        std::fs::write(
+            dir.join(format!("{name}.auth_private")),
+            self.auth_private_line(onion_address) + "\n",
+        )?;
+        Ok(())
+    }
+}
+
+/// A fresh x25519 key pair for restricted discovery.
+pub fn generate_client_auth() -> Result<ClientAuthKey> {
+    let mut seed = [0u8; 32];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut seed))
+        .context("reading /dev/urandom")?;
+    Ok(client_auth_from_seed(&seed))
+}
+
+/// The x25519 key pair derived from a 32-byte seed: the clamped ed25519 secret scalar is the
+/// x25519 private key, and the ed25519 public key's Montgomery form is its x25519 public key
+/// (same scalar times the same base point), so no x25519 library is needed.
+pub fn client_auth_from_seed(seed: &[u8; 32]) -> ClientAuthKey {
+    let signing = ed25519_dalek::SigningKey::from_bytes(seed);
+    let private = signing.to_scalar_bytes();
+    let public = signing.verifying_key().to_montgomery().to_bytes();
+    ClientAuthKey {
+        public_b32: data_encoding::BASE32_NOPAD.encode(&public),
+        private_b32: data_encoding::BASE32_NOPAD.encode(&private),
+    }
+}
+
 /// The address recorded by C tor in a HiddenServiceDir's `hs_ed25519_public_key`.
 pub fn address_of_public_key_file(path: &Path) -> Result<String> {
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
@@ -134,6 +194,52 @@ mod tests {
         let secret = std::fs::read(&k.key_path).expect("read");
         assert_eq!(secret.len(), 96);
         assert_eq!(&secret[..32], SECRET_HEADER);
+    }
+
+    fn b32(s: &str) -> [u8; 32] {
+        let v = data_encoding::BASE32_NOPAD
+            .decode(s.as_bytes())
+            .expect("base32");
+        <[u8; 32]>::try_from(v.as_slice()).expect("32 bytes")
+    }
+
+    #[test]
+    fn client_auth_keys_agree_like_x25519() {
+        // X25519 itself (RFC 7748 §6.1, Alice): the Montgomery ladder reached through
+        // ed25519-dalek computes X25519 (the point type is only reachable as a value).
+        let mut base = ed25519_dalek::SigningKey::from_bytes(&[1u8; 32])
+            .verifying_key()
+            .to_montgomery();
+        base.0 = [0u8; 32];
+        base.0[0] = 9;
+        let alice_private = data_encoding::HEXLOWER
+            .decode(b"77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a")
+            .expect("hex");
+        let alice_private = <[u8; 32]>::try_from(alice_private.as_slice()).expect("32");
+        assert_eq!(
+            data_encoding::HEXLOWER.encode(&base.mul_clamped(alice_private).0),
+            "8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a"
+        );
+        // Our pairs: public = X25519(private, 9), so two of them agree on a shared secret.
+        let (a, b) = (
+            client_auth_from_seed(&[9u8; 32]),
+            client_auth_from_seed(&[10u8; 32]),
+        );
+        assert_eq!(base.mul_clamped(b32(&a.private_b32)).0, b32(&a.public_b32));
+        let mut pa = base;
+        pa.0 = b32(&a.public_b32);
+        let mut pb = base;
+        pb.0 = b32(&b.public_b32);
+        assert_eq!(
+            pa.mul_clamped(b32(&b.private_b32)),
+            pb.mul_clamped(b32(&a.private_b32))
+        );
+        assert_eq!(a.public_b32.len(), 52);
+        assert!(a.auth_line().starts_with("descriptor:x25519:"));
+        assert!(
+            a.auth_private_line("abc.onion")
+                .starts_with("abc:descriptor:x25519:")
+        );
     }
 
     #[test]

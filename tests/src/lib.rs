@@ -15,7 +15,10 @@ pub mod network;
 pub mod onionfront;
 pub mod ports;
 pub mod process;
+pub mod reach;
 pub mod relay;
+pub mod scenario;
+pub mod status;
 pub mod torrc;
 pub mod wait;
 

@@ -47,6 +47,8 @@ pub struct NetworkOptions {
     pub backends: Vec<String>,
     /// Start a C tor client (true by default).
     pub client: bool,
+    /// Extra torrc lines of every backend, after its onion service lines (empty by default).
+    pub backend_torrc: String,
     /// Keep the run dir after the network is dropped (default: env `ONIONFRONT_E2E_KEEP` set).
     pub keep_dir: bool,
 }
@@ -60,6 +62,7 @@ impl Default for NetworkOptions {
             main_keys: 1,
             backends: Vec::new(),
             client: true,
+            backend_torrc: String::new(),
             keep_dir: std::env::var_os("ONIONFRONT_E2E_KEEP").is_some(),
         }
     }
@@ -72,6 +75,13 @@ impl NetworkOptions {
             backends: names.into_iter().map(Into::into).collect(),
             ..Default::default()
         }
+    }
+
+    /// Every backend keeps `n` intro points (`HiddenServiceNumIntroductionPoints`; C tor's
+    /// default is 3).
+    pub fn backend_intro_points(mut self, n: u8) -> Self {
+        self.backend_torrc += &format!("HiddenServiceNumIntroductionPoints {n}\n");
+        self
     }
 }
 
@@ -104,6 +114,7 @@ pub struct Network {
     client: Option<Client>,
     clients_made: usize,
     voting_interval: u32,
+    backend_torrc: String,
     dirauths: PathBuf,
     // Last: dropped after every process is stopped.
     run: RunDir,
@@ -138,6 +149,7 @@ impl Network {
             client: None,
             clients_made: 0,
             voting_interval: opts.voting_interval,
+            backend_torrc: opts.backend_torrc.clone(),
             dirauths: dirauths.clone(),
             run,
         };
@@ -301,6 +313,57 @@ impl Network {
         crate::onionfront::Onionfront::spawn(&bin, &written.path)
     }
 
+    /// `<run>/<name>`: the folder of another onionfront instance (redundant frontends): its
+    /// config, log, status socket and Arti state and cache.
+    pub fn onionfront_dir_named(&self, name: &str) -> PathBuf {
+        self.dir().join(name)
+    }
+
+    /// Write `<run>/<name>/config.yaml` for `spec` (state, cache, status socket in that folder).
+    pub fn write_onionfront_config_in(
+        &self,
+        spec: &ConfigSpec,
+        name: &str,
+    ) -> Result<WrittenConfig> {
+        crate::config::write_config(
+            spec,
+            &self.tor_network_info(),
+            &self.onionfront_dir_named(name),
+        )
+    }
+
+    /// Write the config for `spec` in `<run>/<name>` and start an onionfront on it: a second
+    /// (third, ...) frontend with its own Arti state, cache and status socket.
+    pub fn spawn_onionfront_in(
+        &self,
+        spec: &ConfigSpec,
+        name: &str,
+    ) -> Result<crate::onionfront::Onionfront> {
+        let bin = crate::onionfront::binary()?;
+        let written = self.write_onionfront_config_in(spec, name)?;
+        crate::onionfront::Onionfront::spawn(&bin, &written.path)
+    }
+
+    /// The config entry of backend `i` (its address and name), for [`ConfigSpec`]s.
+    pub fn instance_spec(&self, i: usize) -> Result<crate::config::InstanceSpec> {
+        let b = self
+            .backends
+            .get(i)
+            .ok_or_else(|| anyhow!("no backend {i}"))?;
+        Ok(crate::config::InstanceSpec {
+            address: b.address()?,
+            name: b.name.clone(),
+        })
+    }
+
+    /// Index of the backend named `name`.
+    pub fn backend_index(&self, name: &str) -> Result<usize> {
+        self.backends
+            .iter()
+            .position(|b| b.name == name)
+            .ok_or_else(|| anyhow!("no backend named {name}"))
+    }
+
     /// A config with one service: main key `main_keys[0]` and every backend as an instance.
     pub fn default_config_spec(&self) -> Result<ConfigSpec> {
         let key = self
@@ -375,9 +438,14 @@ impl Network {
     }
 
     fn start_new_client(&mut self) -> Result<()> {
+        self.start_new_client_with("")
+    }
+
+    fn start_new_client_with(&mut self, extra_torrc: &str) -> Result<()> {
         let name = format!("client{}", self.clients_made);
         self.clients_made += 1;
-        let mut c = Client::new(&name, &self.dir().join(&name), &self.dirauths)?;
+        let mut c =
+            Client::with_torrc(&name, &self.dir().join(&name), &self.dirauths, extra_torrc)?;
         c.node.start()?;
         self.client = Some(c);
         Ok(())
@@ -393,10 +461,15 @@ impl Network {
     /// Replace the client by a new C tor client (new state: no memory of failed HSDir lookups)
     /// and wait until it has bootstrapped. The old one is stopped.
     pub fn fresh_client(&mut self) -> Result<&Client> {
+        self.fresh_client_with_torrc("")
+    }
+
+    /// [`Network::fresh_client`] with extra torrc lines (e.g. `ClientOnionAuthDir DIR`).
+    pub fn fresh_client_with_torrc(&mut self, extra_torrc: &str) -> Result<&Client> {
         if let Some(mut old) = self.client.take() {
             old.node.stop()?;
         }
-        self.start_new_client()?;
+        self.start_new_client_with(extra_torrc)?;
         let c = self
             .client
             .as_mut()
@@ -420,7 +493,8 @@ impl Network {
                 bail!("a backend named {name} exists already");
             }
             let dir = self.dir().join(format!("backend-{name}"));
-            let mut b = Backend::new(name, &dir, &self.dirauths, mains)?;
+            let mut b =
+                Backend::with_torrc(name, &dir, &self.dirauths, mains, &self.backend_torrc)?;
             b.node.start()?;
             self.backends.push(b);
         }
@@ -485,6 +559,14 @@ impl Network {
             .ok_or_else(|| anyhow!("no relay {i}"))?
             .node
             .stop()
+    }
+
+    /// RSA identity fingerprint (hex) of relay `i`.
+    pub fn relay_fingerprint(&self, i: usize) -> Result<String> {
+        self.relays
+            .get(i)
+            .ok_or_else(|| anyhow!("no relay {i}"))?
+            .rsa_fingerprint()
     }
 
     /// Restart relay `i` (does not wait for the next consensus).

@@ -3,7 +3,7 @@
 //! its status socket read on demand.
 
 use std::ffi::OsString;
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
@@ -142,8 +142,12 @@ pub fn status_socket_of(config: &Path) -> Option<PathBuf> {
 #[derive(Debug)]
 pub struct Onionfront {
     proc: ProcGuard,
+    binary: PathBuf,
+    args: Vec<OsString>,
     config: PathBuf,
     status_socket: Option<PathBuf>,
+    /// Length of the log when the current process started (the log is appended to).
+    log_offset: u64,
 }
 
 impl Onionfront {
@@ -161,29 +165,28 @@ impl Onionfront {
     pub fn spawn_with_args(binary: &Path, config: &Path, args: &[OsString]) -> Result<Onionfront> {
         let dir = config.parent().unwrap_or(Path::new("."));
         let log = dir.join("onionfront.log");
-        let mut cmd = Command::new(binary);
-        cmd.args(args)
-            .current_dir(dir)
-            .env_remove("ONIONBALANCE_STATUS_SOCKET_LOCATION")
-            .env_remove("ONIONFRONT_STATUS_SOCKET")
-            .env_remove("ONIONFRONT_CONFIG")
-            .env_remove("ONIONBALANCE_CONFIG")
-            .env("RUST_BACKTRACE", "1")
-            .env("NO_COLOR", "1");
-        if std::env::var_os("RUST_LOG").is_none() {
-            cmd.env("RUST_LOG", "info");
-        }
-        let proc = ProcGuard::spawn("onionfront", cmd, &log)?;
-        eprintln!(
-            "[harness] onionfront pid {} (log {})",
-            proc.pid(),
-            log.display()
-        );
+        let (proc, log_offset) = start(binary, dir, &log, args)?;
         Ok(Onionfront {
             proc,
+            binary: binary.to_path_buf(),
+            args: args.to_vec(),
             config: config.to_path_buf(),
             status_socket: status_socket_of(config),
+            log_offset,
         })
+    }
+
+    /// Stop the daemon and start it again with the same binary, arguments and config (same Arti
+    /// state and cache). Its log is appended to; [`Onionfront::current_log`] starts afresh.
+    pub fn restart(&mut self) -> Result<ExitStatus> {
+        let st = self.proc.stop()?;
+        let dir = self.config.parent().unwrap_or(Path::new(".")).to_path_buf();
+        let log = self.proc.log_path().to_path_buf();
+        let (proc, log_offset) = start(&self.binary, &dir, &log, &self.args)?;
+        self.proc = proc;
+        self.log_offset = log_offset;
+        self.status_socket = status_socket_of(&self.config);
+        Ok(st)
     }
 
     /// Its PID.
@@ -206,6 +209,18 @@ impl Onionfront {
         std::fs::read(self.log_path())
             .map(|b| String::from_utf8_lossy(&b).into_owned())
             .unwrap_or_default()
+    }
+
+    /// The log written by the current process (since the last spawn or restart).
+    pub fn current_log(&self) -> String {
+        let Ok(mut f) = std::fs::File::open(self.log_path()) else {
+            return String::new();
+        };
+        let mut buf = Vec::new();
+        if f.seek(SeekFrom::Start(self.log_offset)).is_err() || f.read_to_end(&mut buf).is_err() {
+            return String::new();
+        }
+        String::from_utf8_lossy(&buf).into_owned()
     }
 
     /// The last `lines` lines of the log.
@@ -233,7 +248,8 @@ impl Onionfront {
         self.proc.stop()
     }
 
-    /// Wait until the log contains `needle`; fails early (with the log's tail) if it exits.
+    /// Wait until the current process's log contains `needle`; fails early (with the log's
+    /// tail) if it exits.
     pub fn wait_for_log(&mut self, needle: &str, timeout: Duration) -> Result<()> {
         poll_until(
             &format!("{needle:?} in onionfront's log"),
@@ -243,7 +259,28 @@ impl Onionfront {
                 if let Some(st) = self.proc.exit_status() {
                     bail!("onionfront exited ({st}); log tail:\n{}", self.log_tail(40));
                 }
-                Ok(self.log_text().contains(needle).then_some(()))
+                Ok(self.current_log().contains(needle).then_some(()))
+            },
+        )
+    }
+
+    /// Wait until the current process's log contains `needle` at least `count` times (e.g. one
+    /// more than before a SIGHUP); fails early if it exits.
+    pub fn wait_for_log_count(
+        &mut self,
+        needle: &str,
+        count: usize,
+        timeout: Duration,
+    ) -> Result<()> {
+        poll_until(
+            &format!("{count} × {needle:?} in onionfront's log"),
+            timeout,
+            Duration::from_millis(250),
+            || {
+                if let Some(st) = self.proc.exit_status() {
+                    bail!("onionfront exited ({st}); log tail:\n{}", self.log_tail(40));
+                }
+                Ok((self.current_log().matches(needle).count() >= count).then_some(()))
             },
         )
     }
@@ -291,6 +328,59 @@ impl Onionfront {
                 Ok(self.status_json().ok())
             },
         )
+    }
+}
+
+/// Start the daemon in `dir` with its output appended to `log`; the guard and the log's length
+/// before it started.
+fn start(binary: &Path, dir: &Path, log: &Path, args: &[OsString]) -> Result<(ProcGuard, u64)> {
+    let log_offset = std::fs::metadata(log).map(|m| m.len()).unwrap_or(0);
+    let mut cmd = Command::new(binary);
+    cmd.args(args)
+        .current_dir(dir)
+        .env_remove("ONIONBALANCE_STATUS_SOCKET_LOCATION")
+        .env_remove("ONIONFRONT_STATUS_SOCKET")
+        .env_remove("ONIONFRONT_CONFIG")
+        .env_remove("ONIONBALANCE_CONFIG")
+        .env("RUST_BACKTRACE", "1")
+        .env("NO_COLOR", "1");
+    if std::env::var_os("RUST_LOG").is_none() {
+        cmd.env("RUST_LOG", "info");
+    }
+    let proc = ProcGuard::spawn("onionfront", cmd, log)?;
+    eprintln!(
+        "[harness] onionfront pid {} (log {})",
+        proc.pid(),
+        log.display()
+    );
+    Ok((proc, log_offset))
+}
+
+impl Onionfront {
+    /// Poll the status every second until `check` returns `Some`; fails early if the daemon
+    /// exits, and on timeout with the last status seen. `what` names the condition.
+    pub fn wait_status_until<T>(
+        &mut self,
+        what: &str,
+        timeout: Duration,
+        mut check: impl FnMut(&serde_json::Value) -> Option<T>,
+    ) -> Result<T> {
+        let mut last: Option<serde_json::Value> = None;
+        let r = poll_until(what, timeout, Duration::from_secs(1), || {
+            if let Some(st) = self.proc.exit_status() {
+                bail!("onionfront exited ({st}); log tail:\n{}", self.log_tail(40));
+            }
+            let Ok(status) = self.status_json() else {
+                return Ok(None);
+            };
+            let found = check(&status);
+            last = Some(status);
+            Ok(found)
+        });
+        r.map_err(|e| {
+            let last = last.map_or_else(|| "none".into(), |v| crate::status::summary(&v));
+            e.context(format!("last status: {last}"))
+        })
     }
 }
 

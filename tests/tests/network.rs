@@ -9,7 +9,8 @@
 
 use std::time::Duration;
 
-use onionfront_e2e::keys::address_of_public_key_file;
+use onionfront_e2e::client::SocksReplyError;
+use onionfront_e2e::keys::{address_of_public_key_file, generate_client_auth};
 use onionfront_e2e::{Network, NetworkOptions};
 
 /// Each backend's own address answers with the backend's name through the client's SOCKS port.
@@ -67,6 +68,42 @@ fn scenario_backend_restart(net: &mut Network) {
     net.start_relay(4).expect("restart relay");
 }
 
+/// The client's control port works (NEWNYM), and the harness's restricted-discovery keys are
+/// what C tor expects: a backend with an `authorized_clients/` entry is reached by a client with
+/// the matching `.auth_private` file, and refused ("missing client authorization") without it.
+fn scenario_client_auth_keys_with_c_tor(net: &mut Network) {
+    net.client().expect("client").newnym().expect("NEWNYM");
+    let key = generate_client_auth().expect("key");
+    net.stop_backend(1).expect("stop backend");
+    net.backends[1]
+        .set_authorized_clients(&[key.auth_line()])
+        .expect("authorized_clients");
+    net.start_backend(1).expect("restart backend");
+    let addr = net.backends[1].address().expect("address");
+    let name = net.backends[1].name.clone();
+
+    let auth_dir = net.dir().join("client-auth-b");
+    key.write_auth_private(&auth_dir, "b", &addr)
+        .expect("auth_private");
+    let client = net
+        .fresh_client_with_torrc(&format!("ClientOnionAuthDir {}", auth_dir.display()))
+        .expect("client with key");
+    let body = client
+        .get_retry(&addr, "auth", 4, Duration::from_secs(2))
+        .unwrap_or_else(|e| panic!("GET {addr} with the client key: {e:#}"));
+    assert_eq!(body, name);
+
+    let client = net.fresh_client().expect("client without key");
+    let err = client
+        .get(&addr, "noauth")
+        .expect_err("a client without the key reached a restricted backend");
+    assert_eq!(
+        err.downcast_ref::<SocksReplyError>(),
+        Some(&SocksReplyError(0xF4)),
+        "{err:#}"
+    );
+}
+
 #[test]
 fn network_backends_answer_directly() {
     let mut net = Network::start(NetworkOptions::with_backends(["b1", "b2"])).expect("network");
@@ -74,4 +111,5 @@ fn network_backends_answer_directly() {
     scenario_tor_network_yaml(&net);
     scenario_backends_answer_on_own_address(&net);
     scenario_backend_restart(&mut net);
+    scenario_client_auth_keys_with_c_tor(&mut net);
 }

@@ -1,0 +1,99 @@
+//! What the onionfront scenario tests share: fast config snippets (short fetch interval, short
+//! HSDir timeout, a quick health check), building service entries from backend names, waiting
+//! for a service to be published, and timestamped progress lines for the CI log.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Result, anyhow};
+
+use crate::config::{ConfigSpec, ServiceSpec};
+use crate::status::ServiceView;
+use crate::{Network, Onionfront};
+
+/// `publish:` with short intervals: fetch every 20 s, HSDir attempts time out after 30 s.
+/// `republish` is the `republish-interval` (e.g. `10m`).
+pub fn fast_publish_yaml(republish: &str) -> String {
+    format!(
+        "publish:\n  fetch-interval: 20s\n  republish-interval: {republish}\n  hsdir-timeout: 30s\n"
+    )
+}
+
+/// A quick active health check on the harness backends' virtual port 80: a probe every 5 s, down
+/// after 2 consecutive failures, 20 s per probe.
+pub const FAST_HEALTH_CHECK_YAML: &str =
+    "health-check:\n  port: 80\n  interval: 5s\n  failures: 2\n  timeout: 20s\n";
+
+/// The worst-case time for the health check above to mark a dead backend down: a probe may
+/// just have started (5 s), then two probes of up to 20 s each, plus slack for the daemon.
+pub const HEALTH_CHECK_BOUND: Duration = Duration::from_secs(5 + 2 * 20 + 15);
+
+/// A service with main key `net.main_keys[key]` and the backends named `names`.
+pub fn service_spec(
+    net: &Network,
+    key: usize,
+    names: &[&str],
+    extra_yaml: &str,
+) -> Result<ServiceSpec> {
+    let main = net
+        .main_keys
+        .get(key)
+        .ok_or_else(|| anyhow!("no main key {key}"))?;
+    let instances = names
+        .iter()
+        .map(|n| net.instance_spec(net.backend_index(n)?))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(ServiceSpec {
+        key: main.key_path.clone(),
+        instances,
+        extra_yaml: extra_yaml.to_owned(),
+    })
+}
+
+/// A config of these services with a status socket and `extra_yaml` at the top level.
+pub fn config_spec(services: Vec<ServiceSpec>, extra_yaml: &str) -> ConfigSpec {
+    ConfigSpec {
+        services,
+        extra_yaml: extra_yaml.to_owned(),
+        status_socket: true,
+    }
+}
+
+/// Wait until the service at `address` is published, every period built with intro points and
+/// accepted by all its HSDirs, and every backend in `names` live with intro points published.
+pub fn wait_published(
+    of: &mut Onionfront,
+    address: &str,
+    names: &[&str],
+    timeout: Duration,
+) -> Result<ServiceView> {
+    of.wait_status_until(
+        &format!("{address} published with {names:?}, accepted by every HSDir"),
+        timeout,
+        |st| {
+            crate::status::service(st, address).filter(|s| s.publishes(names) && s.fully_accepted())
+        },
+    )
+}
+
+/// Prints `[   12.3s] <msg>` lines measured from a test's start.
+#[derive(Debug, Clone, Copy)]
+pub struct Progress {
+    t0: Instant,
+}
+
+impl Progress {
+    /// Start the clock.
+    pub fn start() -> Progress {
+        Progress { t0: Instant::now() }
+    }
+
+    /// Time since start.
+    pub fn elapsed(&self) -> Duration {
+        self.t0.elapsed()
+    }
+
+    /// Print a progress line.
+    pub fn say(&self, msg: impl std::fmt::Display) {
+        eprintln!("[{:>7.1}s] {msg}", self.t0.elapsed().as_secs_f64());
+    }
+}
