@@ -1,8 +1,9 @@
 //! The validated configuration model: what the rest of onionfront reads.
 //!
 //! Produced by [`super::load`] from an Onionbalance-compatible `config.yaml` (plus onionfront's own
-//! optional keys). Every value here has been checked; defaults are applied. Keys are *paths* here;
-//! [`crate::keys`] loads them.
+//! optional keys). Every value here has been checked; defaults are applied; paths are absolute
+//! (relative ones in the file are resolved against its folder). Keys are *paths* here;
+//! [`crate::keys`] loads them ([`super::load_with_keys`] does both).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -60,7 +61,7 @@ pub struct InstanceConfig {
 /// One authorized client of restricted discovery.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthorizedClient {
-    /// A label for logs (the file name, or `clients[N]`).
+    /// A label for logs: the entry's `name`, or `services[N].authorized-clients[M]`.
     pub name: String,
     /// The client's x25519 public key.
     pub key: [u8; 32],
@@ -176,7 +177,7 @@ impl Default for LogConfig {
 /// `metrics:` section.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MetricsConfig {
-    /// Address of the Prometheus endpoint; must be loopback unless `allow-non-loopback`.
+    /// Address of the Prometheus endpoint; always a loopback address (the loader refuses others).
     pub listen: SocketAddr,
 }
 

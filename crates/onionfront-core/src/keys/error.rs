@@ -1,0 +1,92 @@
+//! [`KeyError`]: everything that can go wrong reading, parsing or writing a key file. Every
+//! message names the file.
+
+use std::io;
+use std::path::PathBuf;
+
+/// Why a key file cannot be used (or written).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum KeyError {
+    /// The file does not exist.
+    #[error("key file {} does not exist", .path.display())]
+    NotFound {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The file exists but cannot be read.
+    #[error("cannot read key file {}: {source}", .path.display())]
+    Unreadable {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: io::Error,
+    },
+    /// The path is a directory (a C tor `HiddenServiceDir`, typically).
+    #[error(
+        "{} is a directory, not a key file; point at the hs_ed25519_secret_key file inside it",
+        .path.display()
+    )]
+    IsDirectory {
+        /// The directory.
+        path: PathBuf,
+    },
+    /// Group or others may access the file: like ssh, we refuse to use it.
+    #[error(
+        "key file {} is accessible by group or others (mode {mode:04o}); run `chmod 600 {}`",
+        .path.display(), .path.display()
+    )]
+    Permissions {
+        /// The file.
+        path: PathBuf,
+        /// Its permission bits.
+        mode: u32,
+    },
+    /// The content is neither a C tor secret key nor a PEM key.
+    #[error(
+        "{} is not a key onionfront understands: expected C tor's hs_ed25519_secret_key \
+         (96 bytes starting with \"== ed25519v1-secret: type0 ==\") or Onionbalance's PEM key \
+         (\"-----BEGIN PRIVATE KEY-----\")",
+        .path.display()
+    )]
+    UnknownFormat {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The file is C tor's *public* key, not the secret one.
+    #[error(
+        "{} is a public key (hs_ed25519_public_key); use the secret key file \
+         hs_ed25519_secret_key next to it",
+        .path.display()
+    )]
+    PublicKeyGiven {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The format was recognised but the content is wrong.
+    #[error("{}: invalid {format} key: {reason}", .path.display())]
+    Malformed {
+        /// The file.
+        path: PathBuf,
+        /// Which format it looked like.
+        format: super::KeyFormat,
+        /// What is wrong.
+        reason: String,
+    },
+    /// Refusing to overwrite an existing file.
+    #[error("{} already exists; refusing to overwrite it", .path.display())]
+    Exists {
+        /// The file.
+        path: PathBuf,
+    },
+    /// Writing failed.
+    #[error("cannot write {}: {source}", .path.display())]
+    Write {
+        /// The file or directory.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: io::Error,
+    },
+}

@@ -1,0 +1,90 @@
+//! `onionfront check`: load the config and its keys exactly as the daemon would, and either list
+//! the services (exit 0) or print every problem to stderr (exit 1).
+
+use std::fmt::Write as _;
+
+use onionfront_core::config::{self, LoadedConfig};
+
+use crate::cli::{self, CheckArgs};
+
+/// Outcome of a check: `Ok` with the report for stdout, or `Err` with the problems for stderr.
+pub fn check(args: &CheckArgs) -> Result<String, String> {
+    match config::load_with_keys(&args.config) {
+        Ok(loaded) => Ok(report(&args.config.display().to_string(), &loaded)),
+        Err(e) => {
+            let n = e.diagnostics().len();
+            let mut msg = e.to_string();
+            let _ = write!(
+                msg,
+                "\n{}: {n} problem{}; onionfront would not start with this config.",
+                args.config.display(),
+                if n == 1 { "" } else { "s" }
+            );
+            Err(msg)
+        }
+    }
+}
+
+fn report(file: &str, loaded: &LoadedConfig) -> String {
+    let c = &loaded.config;
+    let mut out = String::new();
+    let _ = writeln!(out, "{file}: OK");
+    for (i, (service, key)) in loaded.services().enumerate() {
+        let _ = writeln!(out, "service {}: {}", i + 1, key.address());
+        let _ = writeln!(out, "  key: {} ({})", service.key.display(), key.format());
+        let _ = writeln!(out, "  backends ({}):", service.instances.len());
+        for inst in &service.instances {
+            match &inst.name {
+                Some(name) => {
+                    let _ = writeln!(out, "    {}  ({name})", inst.address);
+                }
+                None => {
+                    let _ = writeln!(out, "    {}", inst.address);
+                }
+            }
+        }
+        if let Some(h) = &service.health_check {
+            let _ = writeln!(
+                out,
+                "  health check: port {} every {}, timeout {}, down after {} failures",
+                h.port,
+                humantime::format_duration(h.interval),
+                humantime::format_duration(h.timeout),
+                h.failures
+            );
+        }
+        if !service.authorized_clients.is_empty() {
+            let _ = writeln!(
+                out,
+                "  restricted discovery: {} authorized client(s)",
+                service.authorized_clients.len()
+            );
+        }
+    }
+    match cli::status_socket_path(c) {
+        Some(p) => {
+            let _ = writeln!(
+                out,
+                "status socket: {} (from {})",
+                p.display(),
+                cli::status_socket_origin(c)
+            );
+        }
+        None => {
+            let _ = writeln!(out, "status socket: none (set status-socket-location)");
+        }
+    }
+    let _ = writeln!(
+        out,
+        "tor network: {}",
+        if c.tor_network.is_some() {
+            "private (tor-network:)"
+        } else {
+            "the real Tor network"
+        }
+    );
+    if let Some(m) = &c.metrics {
+        let _ = writeln!(out, "metrics: {}", m.listen);
+    }
+    out
+}

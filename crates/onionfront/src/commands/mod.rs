@@ -1,0 +1,8 @@
+//! The subcommands implemented in this crate: [`keygen`], [`init`] (with the files it writes in
+//! [`init_files`]) and [`check`]. (`run` and `status` live in `crate::daemon` and
+//! `crate::status_client`.)
+
+pub mod check;
+pub mod init;
+pub mod init_files;
+pub mod keygen;
