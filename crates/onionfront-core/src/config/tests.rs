@@ -668,3 +668,31 @@ fn example_config_is_valid_and_complete() {
     assert!(c.tor_network.is_some(), "{uncommented}");
     assert!(c.metrics.is_some());
 }
+
+#[test]
+fn odd_inputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("config.yaml");
+    std::fs::write(&p, b"services:\n  - key: \xff\n").unwrap();
+    assert_eq!(
+        load(&p).unwrap_err().to_string(),
+        format!(
+            "{}: the file is not UTF-8 text (is it the key file instead of the config?)",
+            p.display()
+        )
+    );
+    assert_eq!(
+        err("services:\n  - just-a-string\n"),
+        "config.yaml:2:5: services[0]: expected a mapping (`key: value` lines), found a string"
+    );
+    assert_eq!(
+        err(&service_with("    intro-points-per-instance: -1\n")),
+        "config.yaml:5:32: services[0].intro-points-per-instance: must be between 1 and 20, found -1"
+    );
+    // Anchors and aliases work, and positions of aliased values are where they are used.
+    let c = ok(&format!(
+        "services:\n  - key: a.key\n    instances: &b [{{address: {a}}}]\n  - key: b.key\n    instances: *b\n",
+        a = addr(1)
+    ));
+    assert_eq!(c.services[1].instances, c.services[0].instances);
+}
