@@ -67,7 +67,10 @@ mod tests {
             assert!(d <= Duration::from_secs(60));
             max_seen = max_seen.max(d);
         }
-        assert!(max_seen > Duration::from_secs(5), "never grew: {max_seen:?}");
+        assert!(
+            max_seen > Duration::from_secs(5),
+            "never grew: {max_seen:?}"
+        );
         assert_eq!(b.attempts(), 200);
     }
 }

@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
 
+use digest::Digest;
 use futures::StreamExt;
 use futures::stream::BoxStream;
 use onionfront_core::OnionAddress;
@@ -17,7 +18,6 @@ use tokio::sync::broadcast;
 use tor_hscrypto::pk::{HsBlindId, HsIdKeypair};
 use tor_hscrypto::time::TimePeriod;
 use tor_llcrypto::d::Sha3_256;
-use digest::Digest;
 use tor_netdoc::doc::hsdesc::IntroPointDesc;
 
 use crate::network::{Directory, HsDirId, NetError, Network};
@@ -174,7 +174,9 @@ impl FakeNetwork {
     /// Replace a backend's intro points (it rotated them) and republish.
     pub fn rotate_intro_points(&self, address: OnionAddress, seed: u64, n_intro: u64) {
         if let Some(b) = self.lock().backends.get_mut(&address) {
-            b.intro_points = (0..n_intro).map(|i| testing::fake_intro_point(seed * 1000 + i)).collect();
+            b.intro_points = (0..n_intro)
+                .map(|i| testing::fake_intro_point(seed * 1000 + i))
+                .collect();
         }
         self.publish_backend(address);
     }
@@ -201,14 +203,21 @@ impl FakeNetwork {
             return;
         }
         let revision = period.srv_offset(now).map_or(1, |o| u64::from(u32_of(o)));
-        let text: Arc<str> =
-            Arc::from(testing::backend_descriptor(&b.identity, &period, &b.intro_points, revision, now));
+        let text: Arc<str> = Arc::from(testing::backend_descriptor(
+            &b.identity,
+            &period,
+            &b.intro_points,
+            revision,
+            now,
+        ));
         let Ok((blind, _, _)) = b.identity.compute_blinded_key(period.time_period) else {
             return;
         };
         let blind: [u8; 32] = *blind.id().as_ref();
         for h in dir.hsdirs_upload(&HsBlindId::from(blind), period.time_period) {
-            inner.store.insert((h, blind), (Arc::clone(&text), revision));
+            inner
+                .store
+                .insert((h, blind), (Arc::clone(&text), revision));
         }
     }
 
@@ -254,7 +263,11 @@ impl FakeNetwork {
     }
 
     fn behaviour(&self, hsdir: HsDirId) -> Option<Behaviour> {
-        self.lock().relays.iter().find(|(id, _)| *id == hsdir).map(|(_, b)| *b)
+        self.lock()
+            .relays
+            .iter()
+            .find(|(id, _)| *id == hsdir)
+            .map(|(_, b)| *b)
     }
 }
 
@@ -379,14 +392,20 @@ impl Network for FakeNetwork {
             Some(Behaviour::Down) => return Err(NetError::Circuit("connection refused".into())),
             Some(Behaviour::Hang) => std::future::pending::<()>().await,
             Some(Behaviour::Refuse(status)) => {
-                return Err(NetError::Http { status, message: "refused".into() });
+                return Err(NetError::Http {
+                    status,
+                    message: "refused".into(),
+                });
             }
             Some(Behaviour::Normal) => {}
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
         match self.stored(hsdir, &blind_id) {
             Some((text, _)) => Ok(text.to_string()),
-            None => Err(NetError::Http { status: 404, message: "Not found".into() }),
+            None => Err(NetError::Http {
+                status: 404,
+                message: "Not found".into(),
+            }),
         }
     }
 
@@ -402,7 +421,10 @@ impl Network for FakeNetwork {
             Some(Behaviour::Down) => return Err(NetError::Circuit("connection refused".into())),
             Some(Behaviour::Hang) => std::future::pending::<()>().await,
             Some(Behaviour::Refuse(status)) => {
-                return Err(NetError::Http { status, message: "refused".into() });
+                return Err(NetError::Http {
+                    status,
+                    message: "refused".into(),
+                });
             }
             Some(Behaviour::Normal) => {}
         }
@@ -418,12 +440,21 @@ impl Network for FakeNetwork {
             .store
             .get(&(hsdir, key))
             .is_none_or(|(_, stored)| revision > *stored);
-        inner.uploads.push(UploadRecord { at: now, hsdir, blind_id: key, revision, accepted });
+        inner.uploads.push(UploadRecord {
+            at: now,
+            hsdir,
+            blind_id: key,
+            revision,
+            accepted,
+        });
         if accepted {
             inner.store.insert((hsdir, key), (descriptor, revision));
             Ok(())
         } else {
-            Err(NetError::Http { status: 400, message: "Invalid HS descriptor. Rejected.".into() })
+            Err(NetError::Http {
+                status: 400,
+                message: "Invalid HS descriptor. Rejected.".into(),
+            })
         }
     }
 

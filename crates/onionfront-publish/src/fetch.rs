@@ -34,7 +34,15 @@ pub(crate) async fn fetch_backend<N: Network>(
     attempt_timeout: Duration,
 ) -> FetchOutcome {
     let period = dir.current_period();
-    let result = fetch_inner(&*net, &*dir, address, &period, seen_revision, attempt_timeout).await;
+    let result = fetch_inner(
+        &*net,
+        &*dir,
+        address,
+        &period,
+        seen_revision,
+        attempt_timeout,
+    )
+    .await;
     FetchOutcome {
         address,
         period,
@@ -76,14 +84,14 @@ async fn fetch_inner<N: Network>(
         };
         match validate_backend_descriptor(&text, &address, period, net.now()) {
             Ok(desc) => {
-                if let Some(seen) = seen_revision {
-                    if desc.revision < seen {
-                        failures.push(format!(
-                            "{hsdir}: replay: revision {} < {seen} already seen",
-                            desc.revision
-                        ));
-                        continue;
-                    }
+                if let Some(seen) = seen_revision
+                    && desc.revision < seen
+                {
+                    failures.push(format!(
+                        "{hsdir}: replay: revision {} < {seen} already seen",
+                        desc.revision
+                    ));
+                    continue;
                 }
                 return Ok((desc, hsdir));
             }
@@ -110,11 +118,7 @@ fn summarize(failures: &[String]) -> String {
         .into_iter()
         .map(|(r, n)| if n > 1 { format!("{r} (x{n})") } else { r })
         .collect();
-    format!(
-        "all {} HSDirs failed: {}",
-        failures.len(),
-        parts.join("; ")
-    )
+    format!("all {} HSDirs failed: {}", failures.len(), parts.join("; "))
 }
 
 #[cfg(test)]

@@ -15,8 +15,8 @@ use onionfront_core::OnionAddress;
 use onionfront_core::config::{DistinctDescriptors, PublishConfig};
 use onionfront_core::descriptor::{Liveness, Observation};
 use onionfront_core::select::{
-    BackendIntros, SelectionLimits, SelectionParams, assign_descriptors, select_intro_points_within,
-    selection_seed,
+    BackendIntros, SelectionLimits, SelectionParams, assign_descriptors,
+    select_intro_points_within, selection_seed,
 };
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinSet;
@@ -26,7 +26,9 @@ use tracing::{debug, error, info, warn};
 use crate::backends::{BackendState, HealthState};
 use crate::fetch::{FetchOutcome, fetch_backend};
 use crate::network::{Directory, NetError, Network};
-use crate::services::{HsDirUpload, PeriodState, Published, PublishReason, ServiceState, fingerprint};
+use crate::services::{
+    HsDirUpload, PeriodState, PublishReason, Published, ServiceState, fingerprint,
+};
 use crate::spec::{SchedulerSpec, ServiceSpec};
 use crate::status::{Counters, StatusReport};
 use crate::upload::{Recipe, UploadKey, UploadReport, upload_until_accepted};
@@ -288,10 +290,10 @@ impl<N: Network> Scheduler<N> {
     /// Timers: start due fetches and probes; see whether a refresh is due.
     fn on_tick(&mut self) {
         while let Some(done) = self.tasks.try_join_next() {
-            if let Err(e) = done {
-                if e.is_panic() {
-                    error!("a scheduler task panicked: {e}");
-                }
+            if let Err(e) = done
+                && e.is_panic()
+            {
+                error!("a scheduler task panicked: {e}");
             }
         }
         let Some(dir) = self.dir.clone() else {
@@ -350,11 +352,17 @@ impl<N: Network> Scheduler<N> {
                 let tx = self.events_tx.clone();
                 let (service_addr, backend_addr) = key;
                 self.tasks.spawn(async move {
-                    let result = match tokio::time::timeout(hc.timeout, net.probe(backend_addr, hc.port)).await {
-                        Ok(Ok(())) => Ok(()),
-                        Ok(Err(e)) => Err(e.to_string()),
-                        Err(_) => Err(format!("no answer within {}", humantime::format_duration(hc.timeout))),
-                    };
+                    let result =
+                        match tokio::time::timeout(hc.timeout, net.probe(backend_addr, hc.port))
+                            .await
+                        {
+                            Ok(Ok(())) => Ok(()),
+                            Ok(Err(e)) => Err(e.to_string()),
+                            Err(_) => Err(format!(
+                                "no answer within {}",
+                                humantime::format_duration(hc.timeout)
+                            )),
+                        };
                     let _ = tx.send(Event::Probed {
                         service: service_addr,
                         backend: backend_addr,
@@ -413,7 +421,9 @@ impl<N: Network> Scheduler<N> {
         match result {
             Ok((obs, changed, revision, n, hsdir)) => {
                 match obs {
-                    Observation::Unchanged => debug!(backend = %label, revision, "backend descriptor unchanged"),
+                    Observation::Unchanged => {
+                        debug!(backend = %label, revision, "backend descriptor unchanged")
+                    }
                     _ => info!(backend = %label, revision, intro_points = n, %hsdir,
                         period = outcome.period.interval_num(), intro_set_changed = changed,
                         "backend descriptor {}", if obs == Observation::New { "received" } else { "advanced" }),
@@ -434,7 +444,12 @@ impl<N: Network> Scheduler<N> {
     }
 
     /// A probe finished.
-    fn on_probed(&mut self, service: OnionAddress, backend: OnionAddress, result: Result<(), String>) {
+    fn on_probed(
+        &mut self,
+        service: OnionAddress,
+        backend: OnionAddress,
+        result: Result<(), String>,
+    ) {
         let Some(hc) = self
             .services
             .iter()
@@ -471,10 +486,18 @@ impl<N: Network> Scheduler<N> {
             Ok(_) => self.counters.upload_accepted += 1,
             Err(_) => {
                 self.counters.upload_failed += 1;
-                *self.counters.hsdir_failures.entry(key.hsdir.to_string()).or_default() += 1;
+                *self
+                    .counters
+                    .hsdir_failures
+                    .entry(key.hsdir.to_string())
+                    .or_default() += 1;
             }
         }
-        let Some(service) = self.services.iter_mut().find(|s| s.spec.address == key.service) else {
+        let Some(service) = self
+            .services
+            .iter_mut()
+            .find(|s| s.spec.address == key.service)
+        else {
             return;
         };
         let Some(period) = service.periods.get_mut(&key.period) else {
@@ -515,15 +538,19 @@ impl<N: Network> Scheduler<N> {
         let startup_over = self.startup_deadline.is_none_or(|d| now >= d);
         for idx in 0..self.services.len() {
             let spec = self.services[idx].spec.clone();
-            let all_fetched = spec
-                .backends
-                .iter()
-                .all(|b| self.backends.get(&b.address).is_some_and(|s| s.fetched_once));
-            let any_fetched = spec
-                .backends
-                .iter()
-                .any(|b| self.backends.get(&b.address).is_some_and(|s| s.fetched_once));
-            if !any_fetched || (!all_fetched && !startup_over && self.services[idx].periods.is_empty()) {
+            let all_fetched = spec.backends.iter().all(|b| {
+                self.backends
+                    .get(&b.address)
+                    .is_some_and(|s| s.fetched_once)
+            });
+            let any_fetched = spec.backends.iter().any(|b| {
+                self.backends
+                    .get(&b.address)
+                    .is_some_and(|s| s.fetched_once)
+            });
+            if !any_fetched
+                || (!all_fetched && !startup_over && self.services[idx].periods.is_empty())
+            {
                 continue; // the first round is still running
             }
             let live = self.live_backends(&spec, wall);
@@ -561,7 +588,14 @@ impl<N: Network> Scheduler<N> {
                     .periods
                     .entry(period.interval_num())
                     .or_insert_with(|| PeriodState::new(*period));
-                match publish_period(ctx, &spec, state, &intros, flow_control.clone(), config_changed) {
+                match publish_period(
+                    ctx,
+                    &spec,
+                    state,
+                    &intros,
+                    flow_control.clone(),
+                    config_changed,
+                ) {
                     PeriodOutcome::Postponed => self.dirty = true, // look again at the next tick
                     PeriodOutcome::Published => self.counters.publications += 1,
                     PeriodOutcome::Nothing => {}
@@ -660,7 +694,12 @@ impl<N: Network> Scheduler<N> {
             .services
             .iter()
             .filter(|s| s.spec.health_check.is_some())
-            .flat_map(|s| s.spec.backends.iter().map(move |b| (s.spec.address, b.address)))
+            .flat_map(|s| {
+                s.spec
+                    .backends
+                    .iter()
+                    .map(move |b| (s.spec.address, b.address))
+            })
             .collect();
         self.health.retain(|k, _| pairs.contains(k));
         self.dirty = true;
@@ -671,8 +710,13 @@ impl<N: Network> Scheduler<N> {
     fn reload(&mut self, spec: SchedulerSpec) -> ReloadSummary {
         self.publish = spec.publish;
         let summary = self.apply_spec(spec.services, Instant::now());
-        info!(added = summary.added.len(), removed = summary.removed.len(),
-            changed = summary.changed.len(), unchanged = summary.unchanged.len(), "configuration reloaded");
+        info!(
+            added = summary.added.len(),
+            removed = summary.removed.len(),
+            changed = summary.changed.len(),
+            unchanged = summary.unchanged.len(),
+            "configuration reloaded"
+        );
         self.on_tick();
         summary
     }
@@ -759,15 +803,16 @@ fn publish_period<N: Network>(
     let Some(reason) = reason else {
         return PeriodOutcome::Nothing;
     };
-    if let Some((failed_fp, _)) = &state.build_error {
-        if *failed_fp == fp && reason != PublishReason::Refresh {
-            return PeriodOutcome::Nothing;
-        }
+    if let Some((failed_fp, _)) = &state.build_error
+        && *failed_fp == fp
+        && reason != PublishReason::Refresh
+    {
+        return PeriodOutcome::Nothing;
     }
-    if let Some(p) = &state.published {
-        if ctx.now.duration_since(p.at_instant) < MIN_REPUBLISH_GAP {
-            return PeriodOutcome::Postponed;
-        }
+    if let Some(p) = &state.published
+        && ctx.now.duration_since(p.at_instant) < MIN_REPUBLISH_GAP
+    {
+        return PeriodOutcome::Postponed;
     }
     let recipes: Vec<Arc<Recipe>> = selection
         .descriptors
@@ -838,7 +883,11 @@ fn publish_period<N: Network>(
     let mut per_backend: BTreeMap<OnionAddress, usize> = BTreeMap::new();
     let owner: HashMap<[u8; 32], OnionAddress> = live
         .iter()
-        .flat_map(|b| b.intro_points.iter().map(move |ip| (*ip.ipt_ntor_key().as_bytes(), b.address)))
+        .flat_map(|b| {
+            b.intro_points
+                .iter()
+                .map(move |ip| (*ip.ipt_ntor_key().as_bytes(), b.address))
+        })
         .collect();
     for ip in selection.descriptors.iter().flatten() {
         if let Some(a) = owner.get(ip.ipt_ntor_key().as_bytes()) {

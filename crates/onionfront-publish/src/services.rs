@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
-use onionfront_core::select::Selection;
 use onionfront_core::period::PeriodParams;
+use onionfront_core::select::Selection;
 use tokio::task::AbortHandle;
 use tokio::time::Instant;
 

@@ -265,7 +265,10 @@ mod tests {
         assert!(svc["instances"][0].get("received").is_some());
         assert!(svc["instances"][1].get("received").is_none());
         assert_eq!(svc["instances"][1]["introPointsNum"], 3);
-        assert_eq!(svc["instances"][1]["descriptorReceived"], "2026-11-22 00:00:00");
+        assert_eq!(
+            svc["instances"][1]["descriptorReceived"],
+            "2026-11-22 00:00:00"
+        );
         let back: StatusReport = serde_json::from_value(json).unwrap();
         assert_eq!(back.services[0].instances[1].intro_points_num, Some(3));
     }

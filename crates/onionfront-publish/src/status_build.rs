@@ -13,7 +13,11 @@ use crate::status::{
 /// The report for the whole scheduler.
 pub(crate) fn build_report<N: Network>(s: &Scheduler<N>) -> StatusReport {
     StatusReport {
-        services: s.services.iter().map(|svc| service_status(s, svc)).collect(),
+        services: s
+            .services
+            .iter()
+            .map(|svc| service_status(s, svc))
+            .collect(),
         daemon: None,
         counters: s.counters.clone(),
     }
@@ -40,11 +44,17 @@ fn service_status<N: Network>(s: &Scheduler<N>, svc: &ServiceState) -> ServiceSt
                     port: hc.port,
                     consecutive_failures: h.map_or(0, |h| h.consecutive_failures),
                     down: h.is_some_and(|h| h.down),
-                    last_probe: h.and_then(|h| h.last_probe.as_ref()).map(|(t, _)| rfc3339(*t)),
-                    last_error: h.and_then(|h| h.last_probe.as_ref()).and_then(|(_, e)| e.clone()),
+                    last_probe: h
+                        .and_then(|h| h.last_probe.as_ref())
+                        .map(|(t, _)| rfc3339(*t)),
+                    last_error: h
+                        .and_then(|h| h.last_probe.as_ref())
+                        .and_then(|(_, e)| e.clone()),
                 }
             });
-            let liveness = state.map_or(Liveness::Unknown, |st| st.liveness(wall, s.publish.stale_after));
+            let liveness = state.map_or(Liveness::Unknown, |st| {
+                st.liveness(wall, s.publish.stale_after)
+            });
             let (health, reason) = if health_check.as_ref().is_some_and(|h| h.down) {
                 let h = health_check.as_ref();
                 (
@@ -57,7 +67,10 @@ fn service_status<N: Network>(s: &Scheduler<N>, svc: &ServiceState) -> ServiceSt
                 )
             } else {
                 match liveness {
-                    Liveness::Live => ("live".into(), "valid descriptor, revision counter advancing".into()),
+                    Liveness::Live => (
+                        "live".into(),
+                        "valid descriptor, revision counter advancing".into(),
+                    ),
                     Liveness::Unknown => (
                         "unknown".into(),
                         state
@@ -90,13 +103,15 @@ fn service_status<N: Network>(s: &Scheduler<N>, svc: &ServiceState) -> ServiceSt
                 reason,
                 revision_counter: latest.map(|d| d.revision),
                 revision_advanced: None,
-                last_fetch: state.and_then(|st| st.last_fetch.as_ref()).map(|(t, _)| rfc3339(*t)),
-                last_fetch_result: state
+                last_fetch: state
                     .and_then(|st| st.last_fetch.as_ref())
-                    .map(|(_, r)| match r {
+                    .map(|(t, _)| rfc3339(*t)),
+                last_fetch_result: state.and_then(|st| st.last_fetch.as_ref()).map(
+                    |(_, r)| match r {
                         Ok(()) => "ok".to_string(),
                         Err(e) => e.clone(),
-                    }),
+                    },
+                ),
                 health_check,
                 intro_points_published,
             }
@@ -111,20 +126,36 @@ fn service_status<N: Network>(s: &Scheduler<N>, svc: &ServiceState) -> ServiceSt
             "no live backend: the last published descriptor is kept on the HSDirs".to_string(),
         )
     } else if svc.live_backends == 0 {
-        ("no-live-backend", "no live backend yet: nothing published".to_string())
+        (
+            "no-live-backend",
+            "no live backend yet: nothing published".to_string(),
+        )
     } else if all_published {
         let total: usize = period_status.iter().map(|p| p.total).sum();
         let accepted: usize = period_status.iter().map(|p| p.accepted).sum();
-        ("published", format!("{accepted}/{total} HSDir uploads accepted for the latest descriptors"))
+        (
+            "published",
+            format!("{accepted}/{total} HSDir uploads accepted for the latest descriptors"),
+        )
     } else if any_in_flight {
-        ("publishing", "uploads under way, no HSDir has accepted yet".to_string())
+        (
+            "publishing",
+            "uploads under way, no HSDir has accepted yet".to_string(),
+        )
     } else {
-        ("not-published", "waiting for backend descriptors".to_string())
+        (
+            "not-published",
+            "waiting for backend descriptors".to_string(),
+        )
     };
     ServiceStatus {
         onion_address: svc.spec.address.to_string(),
         publish_attempt_first_descriptor: attempt(periods.first()),
-        publish_attempt_second_descriptor: if periods.len() > 1 { attempt(periods.last()) } else { None },
+        publish_attempt_second_descriptor: if periods.len() > 1 {
+            attempt(periods.last())
+        } else {
+            None
+        },
         instances,
         state: state.to_string(),
         message,
@@ -142,9 +173,11 @@ fn period_status(p: &PeriodState) -> PeriodStatus {
         intro_points: published.map_or(0, |pb| pb.intro_points),
         descriptors: published.map_or(0, |pb| pb.descriptors),
         last_built: published.map(|pb| rfc3339(pb.at)),
-        last_reason: published
-            .map(|pb| pb.reason.to_string())
-            .or_else(|| p.build_error.as_ref().map(|(_, e)| format!("build failed: {e}"))),
+        last_reason: published.map(|pb| pb.reason.to_string()).or_else(|| {
+            p.build_error
+                .as_ref()
+                .map(|(_, e)| format!("build failed: {e}"))
+        }),
         accepted: p.accepted(),
         total: p.uploads.len(),
         hsdirs: p

@@ -118,8 +118,10 @@ pub(crate) async fn upload_until_accepted<N: Network>(
         let result = attempt_once(&*net, key.hsdir, blind_id, &descriptor, attempt_timeout).await;
         let will_retry = matches!(&result, Err(e) if e.is_retriable());
         match &result {
-            Ok(_) => debug!(service = %key.service.short(), period = key.period, hsdir = %key.hsdir,
-                revision = descriptor.revision, attempt, "HSDir accepted descriptor"),
+            Ok(_) => {
+                debug!(service = %key.service.short(), period = key.period, hsdir = %key.hsdir,
+                revision = descriptor.revision, attempt, "HSDir accepted descriptor")
+            }
             Err(e) if will_retry => info!(service = %key.service.short(), period = key.period,
                 hsdir = %key.hsdir, attempt, error = %e, "upload failed; will retry"),
             Err(e) => warn!(service = %key.service.short(), period = key.period,

@@ -1,6 +1,8 @@
 //! Scheduler tests on the fake network with paused time: every republish trigger, the retry
 //! policy, liveness (health check and stale revision counters) and the "all backends down" rule.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -9,7 +11,9 @@ use onionfront_core::config::{DistinctDescriptors, HealthCheckConfig, PublishCon
 use onionfront_core::descriptor::validate_backend_descriptor;
 use onionfront_core::testing;
 use onionfront_publish::fake::{Behaviour, FakeNetwork};
-use onionfront_publish::{BackendSpec, Directory, Network, SchedulerSpec, ServiceSpec, StatusReport};
+use onionfront_publish::{
+    BackendSpec, Directory, Network, SchedulerSpec, ServiceSpec, StatusReport,
+};
 
 fn service(seed: u64, backends: &[OnionAddress]) -> ServiceSpec {
     let identity = testing::fake_identity(seed);
@@ -19,7 +23,10 @@ fn service(seed: u64, backends: &[OnionAddress]) -> ServiceSpec {
         backends: backends
             .iter()
             .enumerate()
-            .map(|(i, a)| BackendSpec { address: *a, name: Some(format!("b{i}")) })
+            .map(|(i, a)| BackendSpec {
+                address: *a,
+                name: Some(format!("b{i}")),
+            })
             .collect(),
         health_check: None,
         auth_clients: vec![],
@@ -55,9 +62,15 @@ async fn wait_status(
                 return s.clone();
             }
         }
-        if tokio::time::timeout_at(deadline, rx.changed()).await.is_err() {
+        if tokio::time::timeout_at(deadline, rx.changed())
+            .await
+            .is_err()
+        {
             let s = rx.borrow().clone();
-            panic!("condition not met within {limit:?}; status: {}", serde_json::to_string_pretty(&s).unwrap());
+            panic!(
+                "condition not met within {limit:?}; status: {}",
+                serde_json::to_string_pretty(&s).unwrap()
+            );
         }
     }
 }
@@ -65,7 +78,11 @@ async fn wait_status(
 fn fully_published(s: &StatusReport) -> bool {
     !s.services.is_empty()
         && s.services.iter().all(|svc| {
-            svc.periods.len() == 2 && svc.periods.iter().all(|p| p.total > 0 && p.accepted == p.total)
+            svc.periods.len() == 2
+                && svc
+                    .periods
+                    .iter()
+                    .all(|p| p.total > 0 && p.accepted == p.total)
         })
 }
 
@@ -78,11 +95,16 @@ fn published_intro_keys(net: &FakeNetwork, svc: &ServiceSpec) -> Vec<Vec<[u8; 32
         let blind = onionfront_core::build::blinded_id(&svc.identity, &period).unwrap();
         let mut keys_here: Option<Vec<[u8; 32]>> = None;
         for h in dir.hsdirs_upload(&blind, period.time_period) {
-            let (text, _) = net.stored(h, &blind).expect("descriptor stored on every responsible HSDir");
+            let (text, _) = net
+                .stored(h, &blind)
+                .expect("descriptor stored on every responsible HSDir");
             let desc = validate_backend_descriptor(&text, &svc.address, &period, net.now())
                 .expect("main descriptor validates like a client would");
-            let mut keys: Vec<[u8; 32]> =
-                desc.intro_points.iter().map(|ip| *ip.ipt_ntor_key().as_bytes()).collect();
+            let mut keys: Vec<[u8; 32]> = desc
+                .intro_points
+                .iter()
+                .map(|ip| *ip.ipt_ntor_key().as_bytes())
+                .collect();
             keys.sort();
             if let Some(prev) = &keys_here {
                 assert_eq!(prev, &keys, "same descriptor content on every HSDir");
@@ -95,7 +117,13 @@ fn published_intro_keys(net: &FakeNetwork, svc: &ServiceSpec) -> Vec<Vec<[u8; 32
 }
 
 fn backend_keys(seed: u64, n: u64) -> Vec<[u8; 32]> {
-    (0..n).map(|i| *testing::fake_intro_point(seed * 1000 + i).ipt_ntor_key().as_bytes()).collect()
+    (0..n)
+        .map(|i| {
+            *testing::fake_intro_point(seed * 1000 + i)
+                .ipt_ntor_key()
+                .as_bytes()
+        })
+        .collect()
 }
 
 #[tokio::test(start_paused = true)]
@@ -105,7 +133,10 @@ async fn publishes_both_periods_to_every_hsdir_with_two_intro_points_per_backend
     let svc = service(100, &backends);
     let handle = onionfront_publish::spawn(
         Arc::clone(&net),
-        SchedulerSpec { publish: publish_config(), services: vec![svc.clone()] },
+        SchedulerSpec {
+            publish: publish_config(),
+            services: vec![svc.clone()],
+        },
     );
     let mut rx = handle.status();
     let status = wait_status(&mut rx, Duration::from_secs(120), fully_published).await;
@@ -128,7 +159,11 @@ async fn publishes_both_periods_to_every_hsdir_with_two_intro_points_per_backend
         assert_eq!(keys.len(), 6);
         for seed in 1..=3 {
             let mine = backend_keys(seed, 3);
-            assert_eq!(keys.iter().filter(|k| mine.contains(k)).count(), 2, "backend {seed}");
+            assert_eq!(
+                keys.iter().filter(|k| mine.contains(k)).count(),
+                2,
+                "backend {seed}"
+            );
         }
     }
     handle.shutdown().await;
@@ -141,7 +176,10 @@ async fn nothing_changes_nothing_is_uploaded_until_the_republish_interval() {
     let svc = service(100, &backends);
     let handle = onionfront_publish::spawn(
         Arc::clone(&net),
-        SchedulerSpec { publish: publish_config(), services: vec![svc] },
+        SchedulerSpec {
+            publish: publish_config(),
+            services: vec![svc],
+        },
     );
     let mut rx = handle.status();
     wait_status(&mut rx, Duration::from_secs(120), fully_published).await;
@@ -157,7 +195,10 @@ async fn nothing_changes_nothing_is_uploaded_until_the_republish_interval() {
     run_for(Duration::from_secs(15 * 60)).await;
     let uploads = net.uploads();
     assert_eq!(uploads.len(), 2 * first);
-    assert!(uploads.iter().all(|u| u.accepted), "higher revision counters are accepted");
+    assert!(
+        uploads.iter().all(|u| u.accepted),
+        "higher revision counters are accepted"
+    );
     handle.shutdown().await;
 }
 
@@ -168,7 +209,10 @@ async fn rotated_intro_points_trigger_a_republish() {
     let svc = service(100, &backends);
     let handle = onionfront_publish::spawn(
         Arc::clone(&net),
-        SchedulerSpec { publish: publish_config(), services: vec![svc.clone()] },
+        SchedulerSpec {
+            publish: publish_config(),
+            services: vec![svc.clone()],
+        },
     );
     let mut rx = handle.status();
     wait_status(&mut rx, Duration::from_secs(120), fully_published).await;
@@ -178,11 +222,22 @@ async fn rotated_intro_points_trigger_a_republish() {
     run_for(Duration::from_secs(180)).await;
     let new_keys = backend_keys(77, 2);
     for keys in published_intro_keys(&net, &svc) {
-        assert!(new_keys.iter().all(|k| keys.contains(k)), "new intro points published");
-        assert!(backend_keys(1, 2).iter().all(|k| !keys.contains(k)), "old ones gone");
+        assert!(
+            new_keys.iter().all(|k| keys.contains(k)),
+            "new intro points published"
+        );
+        assert!(
+            backend_keys(1, 2).iter().all(|k| !keys.contains(k)),
+            "old ones gone"
+        );
     }
     let s = rx.borrow().clone();
-    assert!(s.services[0].periods.iter().all(|p| p.last_reason.as_deref() == Some("selected intro points changed")));
+    assert!(
+        s.services[0]
+            .periods
+            .iter()
+            .all(|p| p.last_reason.as_deref() == Some("selected intro points changed"))
+    );
     handle.shutdown().await;
 }
 
@@ -199,7 +254,10 @@ async fn health_check_drops_a_dead_backend_promptly_and_brings_it_back() {
     });
     let handle = onionfront_publish::spawn(
         Arc::clone(&net),
-        SchedulerSpec { publish: publish_config(), services: vec![svc.clone()] },
+        SchedulerSpec {
+            publish: publish_config(),
+            services: vec![svc.clone()],
+        },
     );
     let mut rx = handle.status();
     wait_status(&mut rx, Duration::from_secs(120), fully_published).await;
@@ -208,12 +266,22 @@ async fn health_check_drops_a_dead_backend_promptly_and_brings_it_back() {
     // Its old descriptor is still fetchable; only the health check can tell.
     let s = wait_status(&mut rx, Duration::from_secs(300), |s| {
         s.services[0].instances[1].health == "down"
-            && s.services[0].periods.iter().all(|p| p.intro_points == 4 && p.accepted == p.total)
+            && s.services[0]
+                .periods
+                .iter()
+                .all(|p| p.intro_points == 4 && p.accepted == p.total)
     })
     .await;
     let took = killed_at.elapsed();
-    assert!(took <= Duration::from_secs(3 * 30 + 30), "dropped within failures x interval (+1 probe): {took:?}");
-    assert!(s.services[0].instances[1].reason.contains("health check failed 3 times"));
+    assert!(
+        took <= Duration::from_secs(3 * 30 + 30),
+        "dropped within failures x interval (+1 probe): {took:?}"
+    );
+    assert!(
+        s.services[0].instances[1]
+            .reason
+            .contains("health check failed 3 times")
+    );
     let dead = backend_keys(2, 2);
     for keys in published_intro_keys(&net, &svc) {
         assert!(dead.iter().all(|k| !keys.contains(k)));
@@ -223,7 +291,10 @@ async fn health_check_drops_a_dead_backend_promptly_and_brings_it_back() {
     net.set_backend_alive(backends[1], true);
     wait_status(&mut rx, Duration::from_secs(120), |s| {
         s.services[0].instances[1].health == "live"
-            && s.services[0].periods.iter().all(|p| p.intro_points == 6 && p.accepted == p.total)
+            && s.services[0]
+                .periods
+                .iter()
+                .all(|p| p.intro_points == 6 && p.accepted == p.total)
     })
     .await;
     handle.shutdown().await;
@@ -234,10 +305,16 @@ async fn a_backend_whose_revision_stops_advancing_goes_stale() {
     let net = FakeNetwork::new(8, 1440);
     let backends: Vec<_> = (1..=2).map(|s| net.add_backend(s, 2)).collect();
     let svc = service(100, &backends);
-    let publish = PublishConfig { stale_after: Duration::from_secs(30 * 60), ..publish_config() };
+    let publish = PublishConfig {
+        stale_after: Duration::from_secs(30 * 60),
+        ..publish_config()
+    };
     let handle = onionfront_publish::spawn(
         Arc::clone(&net),
-        SchedulerSpec { publish, services: vec![svc.clone()] },
+        SchedulerSpec {
+            publish,
+            services: vec![svc.clone()],
+        },
     );
     let mut rx = handle.status();
     wait_status(&mut rx, Duration::from_secs(120), fully_published).await;
@@ -249,7 +326,10 @@ async fn a_backend_whose_revision_stops_advancing_goes_stale() {
     }
     let s = wait_status(&mut rx, Duration::from_secs(300), |s| {
         s.services[0].instances[0].health == "stale"
-            && s.services[0].periods.iter().all(|p| p.intro_points == 2 && p.accepted == p.total)
+            && s.services[0]
+                .periods
+                .iter()
+                .all(|p| p.intro_points == 2 && p.accepted == p.total)
     })
     .await;
     assert_eq!(s.services[0].instances[1].health, "live");
@@ -269,15 +349,27 @@ async fn all_backends_down_keeps_the_last_descriptor() {
     });
     let handle = onionfront_publish::spawn(
         Arc::clone(&net),
-        SchedulerSpec { publish: publish_config(), services: vec![svc.clone()] },
+        SchedulerSpec {
+            publish: publish_config(),
+            services: vec![svc.clone()],
+        },
     );
     let mut rx = handle.status();
     wait_status(&mut rx, Duration::from_secs(120), fully_published).await;
     for b in &backends {
         net.set_backend_alive(*b, false);
     }
-    let s = wait_status(&mut rx, Duration::from_secs(300), |s| s.services.first().is_some_and(|x| x.state == "no-live-backend")).await;
-    assert!(s.services[0].message.contains("last published descriptor is kept"));
+    let s = wait_status(&mut rx, Duration::from_secs(300), |s| {
+        s.services
+            .first()
+            .is_some_and(|x| x.state == "no-live-backend")
+    })
+    .await;
+    assert!(
+        s.services[0]
+            .message
+            .contains("last published descriptor is kept")
+    );
     // (The health checks may see one backend die before the other: a descriptor with the
     // survivor alone is legitimate. Once none is live, nothing more goes out.)
     run_for(Duration::from_secs(10)).await;
@@ -285,7 +377,11 @@ async fn all_backends_down_keeps_the_last_descriptor() {
     let keys_before = published_intro_keys(&net, &svc);
     assert!(keys_before.iter().all(|k| !k.is_empty()));
     run_for(Duration::from_secs(1800)).await;
-    assert_eq!(net.uploads().len(), before, "no empty or partial descriptor uploaded");
+    assert_eq!(
+        net.uploads().len(),
+        before,
+        "no empty or partial descriptor uploaded"
+    );
     assert_eq!(published_intro_keys(&net, &svc), keys_before);
     handle.shutdown().await;
 }
@@ -301,25 +397,52 @@ async fn failed_hsdirs_are_retried_with_backoff_until_they_accept() {
     net.set_behaviour(hanging, Behaviour::Hang);
     let handle = onionfront_publish::spawn(
         Arc::clone(&net),
-        SchedulerSpec { publish: publish_config(), services: vec![svc.clone()] },
+        SchedulerSpec {
+            publish: publish_config(),
+            services: vec![svc.clone()],
+        },
     );
     let mut rx = handle.status();
     // Others accept; the two faulty ones are retried, reported as such.
     let s = wait_status(&mut rx, Duration::from_secs(600), |s| {
-        let Some(svc) = s.services.first() else { return false };
+        let Some(svc) = s.services.first() else {
+            return false;
+        };
         svc.periods.len() == 2
             && svc.periods.iter().all(|p| {
-                p.hsdirs.iter().filter(|h| h.state == "retrying").all(|h| h.attempts >= 3)
-                    && p.hsdirs.iter().all(|h| h.state == "accepted" || h.state == "retrying")
+                p.hsdirs
+                    .iter()
+                    .filter(|h| h.state == "retrying")
+                    .all(|h| h.attempts >= 3)
+                    && p.hsdirs
+                        .iter()
+                        .all(|h| h.state == "accepted" || h.state == "retrying")
             })
-            && svc.periods.iter().any(|p| p.hsdirs.iter().any(|h| h.state == "retrying"))
+            && svc
+                .periods
+                .iter()
+                .any(|p| p.hsdirs.iter().any(|h| h.state == "retrying"))
     })
     .await;
     assert_eq!(s.services[0].state, "published");
-    let retrying: Vec<_> = s.services[0].periods.iter().flat_map(|p| &p.hsdirs).filter(|h| h.state == "retrying").collect();
-    assert!(retrying.iter().all(|h| h.last_error.as_deref().is_some_and(|e| e.contains("503") || e.contains("timed out"))));
+    let retrying: Vec<_> = s.services[0]
+        .periods
+        .iter()
+        .flat_map(|p| &p.hsdirs)
+        .filter(|h| h.state == "retrying")
+        .collect();
+    assert!(retrying.iter().all(|h| {
+        h.last_error
+            .as_deref()
+            .is_some_and(|e| e.contains("503") || e.contains("timed out"))
+    }));
     // Attempts are spaced out (backoff), not hammered.
-    let refused: Vec<_> = net.uploads().iter().filter(|u| u.hsdir == refusing).cloned().collect();
+    let refused: Vec<_> = net
+        .uploads()
+        .iter()
+        .filter(|u| u.hsdir == refusing)
+        .cloned()
+        .collect();
     assert!(refused.is_empty(), "refused at HTTP level, nothing stored");
     // Heal them: the next retry succeeds.
     net.set_behaviour(refusing, Behaviour::Normal);
@@ -333,10 +456,16 @@ async fn new_consensus_with_changed_hsdirs_and_period_rollover_republish() {
     let net = FakeNetwork::new(8, 60);
     let backends: Vec<_> = (1..=2).map(|s| net.add_backend(s, 2)).collect();
     let svc = service(100, &backends);
-    let publish = PublishConfig { fetch_interval: Duration::from_secs(60), ..publish_config() };
+    let publish = PublishConfig {
+        fetch_interval: Duration::from_secs(60),
+        ..publish_config()
+    };
     let handle = onionfront_publish::spawn(
         Arc::clone(&net),
-        SchedulerSpec { publish, services: vec![svc.clone()] },
+        SchedulerSpec {
+            publish,
+            services: vec![svc.clone()],
+        },
     );
     let mut rx = handle.status();
     let s0 = wait_status(&mut rx, Duration::from_secs(120), fully_published).await;
@@ -347,21 +476,42 @@ async fn new_consensus_with_changed_hsdirs_and_period_rollover_republish() {
     net.new_consensus();
     let s1 = wait_status(&mut rx, Duration::from_secs(120), |s| {
         fully_published(s)
-            && s.services[0].periods.iter().any(|p| p.last_reason.as_deref() == Some("responsible HSDirs changed"))
+            && s.services[0]
+                .periods
+                .iter()
+                .any(|p| p.last_reason.as_deref() == Some("responsible HSDirs changed"))
     })
     .await;
-    assert_ne!(s0.services[0].periods[0].hsdirs, s1.services[0].periods[0].hsdirs);
+    assert_ne!(
+        s0.services[0].periods[0].hsdirs,
+        s1.services[0].periods[0].hsdirs
+    );
     // An hour later the period has rolled over: the new next period is published too.
-    let first_periods: Vec<u64> = s1.services[0].periods.iter().map(|p| p.time_period).collect();
+    let first_periods: Vec<u64> = s1.services[0]
+        .periods
+        .iter()
+        .map(|p| p.time_period)
+        .collect();
     run_for(Duration::from_secs(3600)).await;
     net.publish_all_backends();
     net.new_consensus();
     let s2 = wait_status(&mut rx, Duration::from_secs(300), |s| {
-        fully_published(s) && s.services[0].periods.iter().any(|p| !first_periods.contains(&p.time_period))
+        fully_published(s)
+            && s.services[0]
+                .periods
+                .iter()
+                .any(|p| !first_periods.contains(&p.time_period))
     })
     .await;
-    let new_periods: Vec<u64> = s2.services[0].periods.iter().map(|p| p.time_period).collect();
-    assert_eq!(new_periods[0], first_periods[1], "old next period is now current");
+    let new_periods: Vec<u64> = s2.services[0]
+        .periods
+        .iter()
+        .map(|p| p.time_period)
+        .collect();
+    assert_eq!(
+        new_periods[0], first_periods[1],
+        "old next period is now current"
+    );
     handle.shutdown().await;
 }
 
@@ -372,7 +522,10 @@ async fn revision_counters_strictly_increase_per_hsdir_and_period() {
     let svc = service(100, &backends);
     let handle = onionfront_publish::spawn(
         Arc::clone(&net),
-        SchedulerSpec { publish: publish_config(), services: vec![svc.clone()] },
+        SchedulerSpec {
+            publish: publish_config(),
+            services: vec![svc.clone()],
+        },
     );
     let mut rx = handle.status();
     wait_status(&mut rx, Duration::from_secs(120), fully_published).await;
@@ -384,7 +537,10 @@ async fn revision_counters_strictly_increase_per_hsdir_and_period() {
     }
     run_for(Duration::from_secs(60)).await;
     let uploads = net.uploads();
-    assert!(uploads.iter().all(|u| u.accepted), "no upload was refused for a stale counter");
+    assert!(
+        uploads.iter().all(|u| u.accepted),
+        "no upload was refused for a stale counter"
+    );
     let mut last: std::collections::HashMap<_, u64> = Default::default();
     for u in &uploads {
         let prev = last.insert((u.hsdir, u.blind_id), u.revision);
@@ -403,7 +559,10 @@ async fn reload_adds_a_backend_without_republishing_unchanged_services() {
     let svc_b = service(200, &backends[1..2]);
     let handle = onionfront_publish::spawn(
         Arc::clone(&net),
-        SchedulerSpec { publish: publish_config(), services: vec![svc_a.clone(), svc_b.clone()] },
+        SchedulerSpec {
+            publish: publish_config(),
+            services: vec![svc_a.clone(), svc_b.clone()],
+        },
     );
     let mut rx = handle.status();
     wait_status(&mut rx, Duration::from_secs(120), fully_published).await;
@@ -411,13 +570,25 @@ async fn reload_adds_a_backend_without_republishing_unchanged_services() {
         .snapshot()
         .publish_periods()
         .iter()
-        .map(|p| *onionfront_core::build::blinded_id(&svc_b.identity, p).unwrap().as_ref())
+        .map(|p| {
+            *onionfront_core::build::blinded_id(&svc_b.identity, p)
+                .unwrap()
+                .as_ref()
+        })
         .collect();
-    let uploads_b = |net: &FakeNetwork| net.uploads().iter().filter(|u| blind_b.contains(&u.blind_id)).count();
+    let uploads_b = |net: &FakeNetwork| {
+        net.uploads()
+            .iter()
+            .filter(|u| blind_b.contains(&u.blind_id))
+            .count()
+    };
     let before_b = uploads_b(&net);
     let svc_a2 = service(100, &[backends[0], backends[2]]);
     let summary = handle
-        .reload(SchedulerSpec { publish: publish_config(), services: vec![svc_a2.clone(), svc_b.clone()] })
+        .reload(SchedulerSpec {
+            publish: publish_config(),
+            services: vec![svc_a2.clone(), svc_b.clone()],
+        })
         .await
         .unwrap();
     assert_eq!(summary.changed, vec![svc_a.address]);
@@ -429,6 +600,10 @@ async fn reload_adds_a_backend_without_republishing_unchanged_services() {
     for keys in published_intro_keys(&net, &svc_a2) {
         assert_eq!(keys.len(), 4);
     }
-    assert_eq!(uploads_b(&net), before_b, "unchanged service not republished");
+    assert_eq!(
+        uploads_b(&net),
+        before_b,
+        "unchanged service not republished"
+    );
     handle.shutdown().await;
 }

@@ -1,9 +1,172 @@
-//! The daemon (`onionfront run`): placeholder, being written by the lead engineer.
+//! `onionfront run`: the daemon. Loads config and keys, bootstraps the embedded Arti client,
+//! runs the scheduler, serves the status socket (and metrics), talks to systemd, and handles
+//! signals: SIGHUP reloads (a bad config is refused and the running one stays), SIGTERM/SIGINT
+//! stop within a few seconds.
+
+mod load;
+mod logging;
+pub mod metrics;
+mod notify;
+mod status_socket;
+mod status_source;
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use anyhow::{Context, Result};
+use tokio::signal::unix::{SignalKind, signal};
+use tracing::{error, info, warn};
 
 use crate::cli::RunArgs;
+use status_socket::StatusSocket;
+pub use status_source::StatusSource;
 
-/// Run the daemon until it is told to stop.
-pub async fn run(args: RunArgs) -> anyhow::Result<()> {
-    let _ = args;
-    anyhow::bail!("`onionfront run` is not implemented yet")
+/// How long shutdown may take before tasks are abandoned.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(4);
+
+/// Run the daemon until SIGTERM/SIGINT.
+pub async fn run(args: RunArgs) -> Result<()> {
+    let config_path = args.config.clone();
+    let loaded = load::load(&config_path)?;
+    logging::init(&args.log_filter(&loaded.config)?, args.log_level.is_some())?;
+    info!(config = %config_path.display(), services = loaded.spec.services.len(),
+        version = env!("CARGO_PKG_VERSION"), "onionfront starting");
+    for s in &loaded.spec.services {
+        info!(service = %s.address, backends = s.backends.len(), "loaded service");
+    }
+
+    let source = StatusSource::default();
+    let started = SystemTime::now();
+    source.update_daemon(|d| {
+        d.version = env!("CARGO_PKG_VERSION").to_string();
+        d.started = Some(onionfront_publish::status::rfc3339(started));
+        d.bootstrap = "starting".into();
+        d.config = Some(config_path.display().to_string());
+        d.config_loaded = Some(onionfront_publish::status::rfc3339(started));
+    });
+    let socket_path = crate::cli::status_socket_path(&loaded.config);
+    let _socket = match &socket_path {
+        Some(p) => Some(StatusSocket::bind(p, source.clone())?),
+        None => None,
+    };
+    let _metrics = match loaded.config.metrics {
+        Some(m) => Some(AbortOnDrop(metrics::serve(m.listen, source.clone()).await?)),
+        None => None,
+    };
+
+    let mut sighup = signal(SignalKind::hangup()).context("cannot install the SIGHUP handler")?;
+    let mut sigterm =
+        signal(SignalKind::terminate()).context("cannot install the SIGTERM handler")?;
+    let mut sigint =
+        signal(SignalKind::interrupt()).context("cannot install the SIGINT handler")?;
+
+    notify::status("bootstrapping the embedded Tor client");
+    let network = onionfront_arti::create_unbootstrapped(
+        &loaded.config.arti,
+        loaded.config.tor_network.as_ref(),
+    )
+    .await
+    .context("cannot start the embedded Arti client")?;
+    let mut progress = network.progress_watch();
+    let progress_source = source.clone();
+    tokio::spawn(async move {
+        loop {
+            let p = progress.borrow_and_update().clone();
+            progress_source
+                .update_daemon(|d| d.bootstrap = format!("{}%: {}", p.percent, p.summary));
+            if progress.changed().await.is_err() {
+                break;
+            }
+        }
+    });
+    tokio::select! {
+        r = network.bootstrap() => r.context("bootstrapping Tor failed")?,
+        _ = sigterm.recv() => { info!("SIGTERM during bootstrap; exiting"); return Ok(()); }
+        _ = sigint.recv() => { info!("SIGINT during bootstrap; exiting"); return Ok(()); }
+    }
+
+    let mut current = loaded;
+    let handle = onionfront_publish::spawn(Arc::new(network), current.spec.clone());
+    source.attach(handle.status());
+    notify::notify("READY=1\nSTATUS=bootstrapped; publishing");
+    info!("bootstrapped; fetching backend descriptors and publishing");
+    let _status_task = AbortOnDrop(tokio::spawn(report_to_systemd(handle.status())));
+    let _watchdog = notify::watchdog_interval().map(|every| {
+        AbortOnDrop(tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            loop {
+                tick.tick().await;
+                notify::notify("WATCHDOG=1");
+            }
+        }))
+    });
+
+    loop {
+        tokio::select! {
+            _ = sighup.recv() => {
+                info!("SIGHUP: reloading configuration");
+                match load::load(&config_path) {
+                    Ok(new) => {
+                        load::warn_restart_only_changes(&current.config, &new.config);
+                        match handle.reload(new.spec.clone()).await {
+                            Ok(summary) => {
+                                info!(added = summary.added.len(), removed = summary.removed.len(),
+                                    changed = summary.changed.len(), unchanged = summary.unchanged.len(),
+                                    "configuration reloaded");
+                                source.update_daemon(|d| d.config_loaded = Some(onionfront_publish::status::rfc3339(SystemTime::now())));
+                                current = new;
+                            }
+                            Err(e) => error!(error = %e, "reload failed"),
+                        }
+                    }
+                    Err(e) => error!("reload refused, keeping the running configuration: {e:#}"),
+                }
+                notify::notify("READY=1");
+            }
+            _ = sigterm.recv() => { info!("SIGTERM: stopping"); break; }
+            _ = sigint.recv() => { info!("SIGINT: stopping"); break; }
+        }
+    }
+    notify::notify("STOPPING=1");
+    if tokio::time::timeout(SHUTDOWN_GRACE, handle.shutdown())
+        .await
+        .is_err()
+    {
+        warn!("scheduler did not stop in time; exiting anyway");
+    }
+    info!("stopped");
+    Ok(())
+}
+
+/// Aborts a task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Keep systemd's STATUS= line up to date with a one-line summary.
+async fn report_to_systemd(mut rx: tokio::sync::watch::Receiver<onionfront_publish::StatusReport>) {
+    let mut last = String::new();
+    loop {
+        let line = {
+            let s = rx.borrow_and_update();
+            let published = s.services.iter().filter(|s| s.state == "published").count();
+            let live: usize = s.services.iter().map(|s| s.live_backends).sum();
+            let total: usize = s.services.iter().map(|s| s.instances.len()).sum();
+            format!(
+                "{published}/{} services published; {live}/{total} backends live",
+                s.services.len()
+            )
+        };
+        if line != last {
+            notify::status(&line);
+            last = line;
+        }
+        if rx.changed().await.is_err() {
+            return;
+        }
+    }
 }

@@ -1,0 +1,98 @@
+//! Loading the config and keys into what the scheduler runs, for start-up and for SIGHUP.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::{Result, anyhow};
+use onionfront_core::config::{Config, LoadedConfig, load_with_keys};
+use onionfront_core::keys::ServiceKey;
+use onionfront_publish::{BackendSpec, SchedulerSpec, ServiceSpec};
+use tor_hscrypto::pk::HsIdKeypair;
+use tor_llcrypto::pk::{curve25519, ed25519};
+use tracing::warn;
+
+/// A loaded configuration: the validated config and the scheduler spec made from it.
+pub struct Loaded {
+    /// The config.
+    pub config: Config,
+    /// What the scheduler runs.
+    pub spec: SchedulerSpec,
+}
+
+/// Load and validate `path` and every key it names. Errors name file, line and field.
+pub fn load(path: &Path) -> Result<Loaded> {
+    let loaded = load_with_keys(path).map_err(|e| anyhow!("{e}"))?;
+    to_spec(loaded)
+}
+
+fn to_spec(loaded: LoadedConfig) -> Result<Loaded> {
+    let services = loaded
+        .services()
+        .map(|(svc, key)| {
+            Ok(ServiceSpec {
+                address: key.address(),
+                identity: Arc::new(copy_keypair(key)?),
+                backends: svc
+                    .instances
+                    .iter()
+                    .map(|i| BackendSpec {
+                        address: i.address,
+                        name: i.name.clone(),
+                    })
+                    .collect(),
+                health_check: svc.health_check,
+                auth_clients: svc
+                    .authorized_clients
+                    .iter()
+                    .map(|c| curve25519::PublicKey::from(c.key))
+                    .collect(),
+                intro_points_per_instance: svc
+                    .intro_points_per_instance
+                    .unwrap_or(loaded.config.publish.intro_points_per_instance),
+                distinct_descriptors: svc
+                    .distinct_descriptors
+                    .unwrap_or(loaded.config.publish.distinct_descriptors),
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let spec = SchedulerSpec {
+        publish: loaded.config.publish,
+        services,
+    };
+    Ok(Loaded {
+        config: loaded.config,
+        spec,
+    })
+}
+
+/// The scheduler shares the identity between tasks; `ServiceKey` keeps its own copy.
+fn copy_keypair(key: &ServiceKey) -> Result<HsIdKeypair> {
+    let bytes = zeroize::Zeroizing::new(key.keypair().as_ref().to_secret_key_bytes());
+    ed25519::ExpandedKeypair::from_secret_key_bytes(*bytes)
+        .map(HsIdKeypair::from)
+        .ok_or_else(|| {
+            anyhow!(
+                "internal error: the key of {} could not be copied",
+                key.address()
+            )
+        })
+}
+
+/// Settings that only take effect on restart: say so when a reload changes them.
+pub fn warn_restart_only_changes(old: &Config, new: &Config) {
+    if old.arti != new.arti {
+        warn!("`arti:` changed: takes effect on restart");
+    }
+    if old.tor_network != new.tor_network {
+        warn!("`tor-network:` changed: takes effect on restart");
+    }
+    if old.status_socket != new.status_socket {
+        warn!("`status-socket-location` changed: takes effect on restart");
+    }
+    if old.metrics != new.metrics {
+        warn!("`metrics:` changed: takes effect on restart");
+    }
+    if old.log != new.log {
+        warn!("`log:` changed: takes effect on restart");
+    }
+}
