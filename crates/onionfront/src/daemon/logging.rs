@@ -7,7 +7,10 @@ use tracing_subscriber::EnvFilter;
 
 /// Install the global subscriber with `directive` (from `--log-level` or the config); without
 /// the flag, `ONIONFRONT_LOG` overrides the config. Arti's own crates stay at `warn` unless named.
-pub fn init(directive: &str, from_flag: bool) -> Result<()> {
+///
+/// On a private network (`private_network`), Arti's relay-selection warnings about a tiny
+/// network (a few relays, no exits: no preemptive exit circuits) are expected and silenced.
+pub fn init(directive: &str, from_flag: bool, private_network: bool) -> Result<()> {
     let directive = if from_flag {
         directive.to_string()
     } else {
@@ -30,6 +33,13 @@ pub fn init(directive: &str, from_flag: bool) -> Result<()> {
         ] {
             if let Ok(d) = quiet.parse() {
                 filter = filter.add_directive(d);
+            }
+        }
+        if private_network {
+            for quiet in ["tor_netdir=error", "tor_circmgr=error"] {
+                if let Ok(d) = quiet.parse() {
+                    filter = filter.add_directive(d);
+                }
             }
         }
     }

@@ -28,7 +28,11 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(4);
 pub async fn run(args: RunArgs) -> Result<()> {
     let config_path = args.config.clone();
     let loaded = load::load(&config_path)?;
-    logging::init(&args.log_filter(&loaded.config)?, args.log_level.is_some())?;
+    logging::init(
+        &args.log_filter(&loaded.config)?,
+        args.log_level.is_some(),
+        loaded.config.tor_network.is_some(),
+    )?;
     info!(config = %config_path.display(), services = loaded.spec.services.len(),
         version = env!("CARGO_PKG_VERSION"), "onionfront starting");
     for s in &loaded.spec.services {
