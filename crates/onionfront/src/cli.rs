@@ -81,6 +81,16 @@ pub enum Command {
     Run(RunArgs),
     /// Ask a running daemon for its status (through its status socket).
     Status(StatusArgs),
+    /// Write man pages and shell completions generated from this command line.
+    GenerateDocs(GenerateDocsArgs),
+}
+
+/// `onionfront generate-docs`.
+#[derive(Debug, Clone, Args)]
+pub struct GenerateDocsArgs {
+    /// Folder to write into: `man/onionfront*.1` and `completions/` (bash, zsh, fish).
+    #[arg(short, long, value_name = "DIR")]
+    pub out: PathBuf,
 }
 
 /// `onionfront keygen`.

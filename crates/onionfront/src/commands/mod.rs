@@ -3,6 +3,7 @@
 //! `crate::status_client`.)
 
 pub mod check;
+pub mod generate_docs;
 pub mod init;
 pub mod init_files;
 pub mod keygen;
