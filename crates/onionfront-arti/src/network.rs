@@ -29,6 +29,7 @@ use tor_dirclient::request::{HsDescDownloadRequest, HsDescUploadRequest, Request
 use tor_dirclient::{RequestError, SourceInfo};
 use tor_dirmgr::DirProvider;
 use tor_hscrypto::pk::HsBlindId;
+use tor_hscrypto::time::TimePeriod;
 use tor_linkspec::OwnedCircTarget;
 use tor_netdir::{DirEvent, NetDir, Timeliness};
 use tor_rtcompat::{PreferredRuntime, SleepProvider as _, SleepProviderExt as _};
@@ -86,37 +87,56 @@ impl Handles {
     }
 }
 
-/// The directories [`ArtiNetwork::directory`] handed out lately.
-#[derive(Default)]
-struct DirHistory {
+/// The directories [`ArtiNetwork::directory`] handed out lately (generic for tests).
+struct DirHistory<D = Arc<NetDir>> {
     /// The most recent one.
-    latest: Option<Arc<NetDir>>,
-    /// The last one whose period precedes `latest`'s.
-    previous_period: Option<Arc<NetDir>>,
+    latest: Option<D>,
+    /// The last one of the period before `latest`'s.
+    previous_period: Option<D>,
 }
 
-impl DirHistory {
-    /// Record `netdir`; return the last directory of the period before it, if known.
-    fn observe(&mut self, netdir: &Arc<NetDir>) -> Option<Arc<NetDir>> {
-        let period = netdir.hs_time_period();
-        if let Some(latest) = &self.latest {
-            let newer = netdir.lifetime().valid_after() >= latest.lifetime().valid_after();
-            if newer && latest.hs_time_period() != period {
-                if period.prev() == Some(latest.hs_time_period()) {
-                    self.previous_period = Some(latest.clone());
-                } else {
-                    self.previous_period = None;
-                }
-            }
-            if newer {
-                self.latest = Some(netdir.clone());
-            }
-        } else {
-            self.latest = Some(netdir.clone());
+impl<D> Default for DirHistory<D> {
+    fn default() -> Self {
+        DirHistory {
+            latest: None,
+            previous_period: None,
         }
+    }
+}
+
+/// What [`DirHistory`] needs to know about a directory.
+trait PeriodOf: Clone {
+    /// Its current time period.
+    fn period(&self) -> TimePeriod;
+    /// Its consensus' `valid-after`.
+    fn valid_after(&self) -> SystemTime;
+}
+
+impl PeriodOf for Arc<NetDir> {
+    fn period(&self) -> TimePeriod {
+        self.hs_time_period()
+    }
+    fn valid_after(&self) -> SystemTime {
+        self.lifetime().valid_after()
+    }
+}
+
+impl<D: PeriodOf> DirHistory<D> {
+    /// Record `dir` (older ones than the latest are ignored); return the last directory of the
+    /// period just before `dir`'s, if one was seen.
+    fn observe(&mut self, dir: &D) -> Option<D> {
+        match &self.latest {
+            Some(latest) if dir.valid_after() < latest.valid_after() => {}
+            Some(latest) if latest.period() != dir.period() => {
+                self.previous_period = Some(latest.clone());
+                self.latest = Some(dir.clone());
+            }
+            _ => self.latest = Some(dir.clone()),
+        }
+        let wanted = dir.period().prev();
         self.previous_period
             .clone()
-            .filter(|p| period.prev() == Some(p.hs_time_period()))
+            .filter(|p| wanted == Some(p.period()))
     }
 }
 
@@ -390,5 +410,65 @@ impl Network for ArtiNetwork {
         drop(stream);
         debug!(backend = %address.short(), port, "probe connected");
         Ok(())
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    /// A fake directory: (period number, valid-after seconds).
+    #[derive(Clone, Debug, PartialEq)]
+    struct Fake(u64, u64);
+
+    impl PeriodOf for Fake {
+        fn period(&self) -> TimePeriod {
+            TimePeriod::from_parts(8, self.0, 240)
+        }
+        fn valid_after(&self) -> SystemTime {
+            SystemTime::UNIX_EPOCH + Duration::from_secs(self.1)
+        }
+    }
+
+    #[test]
+    fn history_keeps_the_last_directory_of_the_previous_period() {
+        let mut h = DirHistory::default();
+        assert_eq!(h.observe(&Fake(10, 100)), None);
+        assert_eq!(h.observe(&Fake(10, 120)), None);
+        assert_eq!(h.observe(&Fake(10, 120)), None);
+        // Rotation: the last directory of period 10 is returned while in period 11.
+        assert_eq!(h.observe(&Fake(11, 140)), Some(Fake(10, 120)));
+        assert_eq!(h.observe(&Fake(11, 160)), Some(Fake(10, 120)));
+        // An older directory does not disturb it.
+        assert_eq!(h.observe(&Fake(10, 110)), None);
+        assert_eq!(h.observe(&Fake(11, 180)), Some(Fake(10, 120)));
+        // Next rotation.
+        assert_eq!(h.observe(&Fake(12, 200)), Some(Fake(11, 180)));
+    }
+
+    #[test]
+    fn history_ignores_a_gap() {
+        let mut h = DirHistory::default();
+        h.observe(&Fake(10, 100));
+        assert_eq!(h.observe(&Fake(12, 300)), None);
+        assert_eq!(h.observe(&Fake(13, 400)), Some(Fake(12, 300)));
+    }
+
+    #[test]
+    fn http_status_maps_to_http_error() {
+        let e = request_error(&RequestError::HttpStatus(404, "Not found".into()));
+        assert_eq!(
+            e,
+            NetError::Http {
+                status: 404,
+                message: "Not found".into()
+            }
+        );
+        assert_eq!(request_error(&RequestError::DirTimeout), NetError::Timeout);
+        assert!(matches!(
+            request_error(&RequestError::TruncatedHeaders),
+            NetError::Circuit(_)
+        ));
     }
 }
