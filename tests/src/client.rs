@@ -72,6 +72,24 @@ impl Client {
         control_command(self.control_port, command)
     }
 
+    /// The onion service descriptor of `onion_host` in the client's cache (what it fetched from
+    /// an HSDir for its current time period), outer layer in text form.
+    pub fn cached_descriptor(&self, onion_host: &str) -> Result<String> {
+        let id = onion_host.trim_end_matches(".onion");
+        let lines = self.control(&format!("GETINFO hs/client/desc/id/{id}"))?;
+        // First line `250+hs/client/desc/id/<id>=`, then the descriptor, then `250 OK`.
+        let body: Vec<&str> = lines
+            .iter()
+            .skip(1)
+            .take(lines.len().saturating_sub(2))
+            .map(String::as_str)
+            .collect();
+        if body.is_empty() {
+            bail!("no descriptor of {id} in the client's cache: {lines:?}");
+        }
+        Ok(body.join("\n") + "\n")
+    }
+
     /// `SIGNAL NEWNYM`: new circuits for new streams, and the client's onion service state
     /// (cached descriptors, failed HSDir requests, intro point failures) is purged, so the next
     /// GET fetches the descriptor again from a random responsible HSDir. Waits first if the last
@@ -160,7 +178,7 @@ impl Client {
 }
 
 /// Send `command` on the unauthenticated control port at 127.0.0.1:`port`; the reply lines of a
-/// `250` answer.
+/// `250` answer (data blocks, `250+key=` … `.`, are returned as their lines, unescaped).
 pub fn control_command(port: u16, command: &str) -> Result<Vec<String>> {
     let mut s =
         TcpStream::connect_timeout(&(Ipv4Addr::LOCALHOST, port).into(), Duration::from_secs(5))
@@ -171,22 +189,52 @@ pub fn control_command(port: u16, command: &str) -> Result<Vec<String>> {
     // tor closes the connection after QUIT.
     let _ = s.read_to_end(&mut buf);
     let text = String::from_utf8_lossy(&buf);
+    parse_control_reply(&text).with_context(|| format!("control port {port}: {command:?}"))
+}
+
+/// The reply to the command after `AUTHENTICATE` in a control port transcript.
+fn parse_control_reply(text: &str) -> Result<Vec<String>> {
     let mut lines = text.lines();
     let auth = lines.next().unwrap_or_default();
     if !auth.starts_with("250") {
-        bail!("control port {port}: AUTHENTICATE: {auth:?}");
+        bail!("AUTHENTICATE: {auth:?}");
     }
     let mut reply = Vec::new();
+    let mut in_data = false;
     for l in lines {
+        if in_data {
+            if l == "." {
+                in_data = false;
+            } else {
+                reply.push(l.strip_prefix('.').unwrap_or(l).to_owned());
+            }
+            continue;
+        }
+        if l.len() < 4 {
+            bail!("malformed reply line {l:?}");
+        }
         reply.push(l.to_owned());
-        if l.len() >= 4 && l.as_bytes()[3] == b' ' {
-            break;
+        match l.as_bytes()[3] {
+            b'+' => in_data = true,
+            b' ' => {
+                return if l.starts_with("250") {
+                    Ok(reply)
+                } else {
+                    Err(anyhow!("{reply:?}"))
+                };
+            }
+            _ => {}
         }
     }
-    match reply.last() {
-        Some(l) if l.starts_with("250 ") => Ok(reply),
-        _ => bail!("control port {port}: {command:?}: {reply:?}"),
-    }
+    bail!("incomplete reply: {reply:?}")
+}
+
+/// The `revision-counter` of an onion service descriptor's outer (plaintext) layer.
+pub fn descriptor_revision_counter(descriptor: &str) -> Option<u64> {
+    descriptor
+        .lines()
+        .find_map(|l| l.strip_prefix("revision-counter "))
+        .and_then(|v| v.trim().parse().ok())
 }
 
 /// A SOCKS5 reply other than "succeeded". Downcast an error to this to look at the code.
@@ -347,6 +395,30 @@ fn parse_http(resp: &[u8]) -> Result<HttpResponse> {
 #[allow(clippy::expect_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parses_control_replies() {
+        let t = "250 OK\r\n250+hs/client/desc/id/abc=\r\nhs-descriptor 3\r\n\
+                 revision-counter 42\r\n..dot\r\n.\r\n250 OK\r\n250 closing connection\r\n";
+        let r = parse_control_reply(t).expect("parse");
+        assert_eq!(
+            r,
+            vec![
+                "250+hs/client/desc/id/abc=",
+                "hs-descriptor 3",
+                "revision-counter 42",
+                ".dot",
+                "250 OK"
+            ]
+        );
+        assert_eq!(descriptor_revision_counter(&r.join("\n")), Some(42));
+        assert!(parse_control_reply("250 OK\r\n552 Unrecognized key\r\n").is_err());
+        assert!(parse_control_reply("515 Authentication failed\r\n").is_err());
+        assert_eq!(
+            parse_control_reply("250 OK\r\n250 OK\r\n").expect("ok"),
+            vec!["250 OK"]
+        );
+    }
 
     #[test]
     fn parses_http() {

@@ -366,6 +366,8 @@ impl Onionfront {
         mut check: impl FnMut(&serde_json::Value) -> Option<T>,
     ) -> Result<T> {
         let mut last: Option<serde_json::Value> = None;
+        let mut last_summary = String::new();
+        let t0 = std::time::Instant::now();
         let r = poll_until(what, timeout, Duration::from_secs(1), || {
             if let Some(st) = self.proc.exit_status() {
                 bail!("onionfront exited ({st}); log tail:\n{}", self.log_tail(40));
@@ -373,6 +375,15 @@ impl Onionfront {
             let Ok(status) = self.status_json() else {
                 return Ok(None);
             };
+            let summary = crate::status::summary(&status);
+            if summary != last_summary {
+                eprintln!(
+                    "[status +{:.0?}] pid {}: {summary}",
+                    t0.elapsed(),
+                    self.proc.pid()
+                );
+                last_summary = summary;
+            }
             let found = check(&status);
             last = Some(status);
             Ok(found)

@@ -168,3 +168,14 @@ pub fn get_eventually(client: &Client, host: &str, timeout: Duration) -> Result<
         client.newnym()?;
     }
 }
+
+/// Fetch `host`'s descriptor afresh (NEWNYM, then requests until one succeeds) and return the
+/// revision counter of the descriptor the client got from an HSDir: an independent view of what
+/// the HSDirs serve, to compare with the status's `revisionCounter`s.
+pub fn fetched_revision(client: &Client, host: &str, timeout: Duration) -> Result<u64> {
+    client.newnym()?;
+    get_eventually(client, host, timeout)?;
+    let desc = client.cached_descriptor(host)?;
+    crate::client::descriptor_revision_counter(&desc)
+        .ok_or_else(|| anyhow::anyhow!("no revision-counter in the descriptor of {host}"))
+}

@@ -49,11 +49,20 @@ pub fn service_spec(
     })
 }
 
-/// A config of these services with a status socket and `extra_yaml` at the top level.
+/// Env var: onionfront's `log.level` in the scenario configs (e.g.
+/// `info,onionfront_core=debug,onionfront_publish=debug`); default `info`.
+pub const LOG_ENV: &str = "ONIONFRONT_E2E_LOG";
+
+/// A config of these services with a status socket and `extra_yaml` at the top level (plus
+/// `log.level` from [`LOG_ENV`] if set).
 pub fn config_spec(services: Vec<ServiceSpec>, extra_yaml: &str) -> ConfigSpec {
+    let mut extra = extra_yaml.to_owned();
+    if let Ok(level) = std::env::var(LOG_ENV) {
+        extra += &format!("log:\n  level: {}\n", serde_json::Value::String(level));
+    }
     ConfigSpec {
         services,
-        extra_yaml: extra_yaml.to_owned(),
+        extra_yaml: extra,
         status_socket: true,
     }
 }

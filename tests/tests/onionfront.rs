@@ -1,77 +1,438 @@
-//! onionfront in front of C tor backends on the private network: the main address answers, and
-//! over several fresh circuits every backend answers at least once.
+//! onionfront's life on one private network, scenarios of issue #5 in sequence (they share the
+//! network, ~1 min to start, and each leaves the daemon in the state the next one starts from):
 //!
-//! Ignored until the daemon publishes (issue #5); run with
-//! `cargo test -p onionfront-e2e --test onionfront -- --ignored --nocapture`
+//! 1. reach: the main address answers, and every backend answers at least once;
+//! 2. backend death: a stopped backend's intro points leave the main descriptor within the
+//!    health check's bound, and requests keep succeeding from the others;
+//! 3. reload: a backend added on SIGHUP is published and reached without a restart and without
+//!    republishing the other service; a broken config on SIGHUP is refused and the old one runs;
+//! 4. restart: a restarted daemon (same config and Arti state) publishes descriptors the HSDirs
+//!    accept, with higher revision counters, and clients keep reaching the service.
+//!
+//! Run with `cargo test -p onionfront-e2e --test onionfront -- --nocapture`
 //! (`ONIONFRONT_BIN` to test a given binary, else it is built).
 
 #![allow(clippy::expect_used)]
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use onionfront_e2e::client::SocksReplyError;
-use onionfront_e2e::{Network, NetworkOptions, Onionfront, onionfront};
+use onionfront_e2e::config::ConfigSpec;
+use onionfront_e2e::reach::{fetched_revision, get_eventually, get_n, reach_all};
+use onionfront_e2e::scenario::{
+    FAST_HEALTH_CHECK_YAML, HEALTH_CHECK_BOUND, Progress, config_spec, fast_publish_yaml,
+    service_spec, wait_published,
+};
+use onionfront_e2e::status::{self, ServiceView};
+use onionfront_e2e::{Network, NetworkOptions, Onionfront};
 
-#[test]
-#[ignore = "needs a publishing onionfront daemon (issue #5)"]
-fn onionfront_main_address_reaches_every_backend() {
-    let bin = onionfront::binary().expect("onionfront binary");
-    let mut opts = NetworkOptions::with_backends(Vec::<String>::new());
-    opts.main_keys = 0;
-    let mut net = Network::start(opts).expect("network");
+/// How long the daemon gets from start to a first complete publication.
+const FIRST_PUBLISH: Duration = Duration::from_secs(240);
+/// How long reaching every backend of a set may take.
+const REACH_ALL: Duration = Duration::from_secs(300);
 
-    let key = onionfront::keygen(&bin, &net.dir().join("main-0")).expect("onionfront keygen");
-    net.main_keys.push(key.clone());
-    let specs: Vec<(String, Vec<String>)> = ["b1", "b2", "b3"]
-        .iter()
-        .map(|n| (n.to_string(), vec![key.address.clone()]))
-        .collect();
-    net.add_backends(&specs).expect("backends");
+/// Names of the backends: service A starts with `A_START` (and gets `ADDED` on reload), service
+/// B has `B`.
+const A_START: [&str; 3] = ["b1", "b2", "b3"];
+const ADDED: &str = "b4";
+const B: &str = "c1";
 
-    let written = net
-        .write_onionfront_config(&net.default_config_spec().expect("spec"))
-        .expect("config");
-    let mut of = Onionfront::spawn(&bin, &written.path).expect("spawn onionfront");
-    let status = of
-        .wait_status(Duration::from_secs(60))
-        .expect("status socket");
-    eprintln!("[test] first status: {status}");
-    net.avoid_time_period_rotation(Duration::from_secs(60), Duration::from_secs(45))
-        .expect("wait");
+struct Run {
+    net: Network,
+    of: Onionfront,
+    spec: ConfigSpec,
+    a: String,
+    b: String,
+    p: Progress,
+}
 
-    // Until every backend answered once: a descriptor-not-found makes the client skip those
-    // HSDirs for a while, so switch to a fresh client then.
-    let want: Vec<String> = net.backends.iter().map(|b| b.name.clone()).collect();
-    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
-    let deadline = Instant::now() + Duration::from_secs(300);
-    let mut i = 0;
-    while !want.iter().all(|n| seen.contains_key(n)) {
-        assert!(
-            Instant::now() < deadline,
-            "not every backend answered on {}: {seen:?}; onionfront status: {:?}",
-            key.address,
-            of.status_json().ok()
-        );
-        assert!(of.is_running(), "onionfront exited: {:?}", of.exit_status());
-        i += 1;
-        match net
-            .client()
-            .expect("client")
-            .get(&key.address, &format!("main-{i}"))
-        {
-            Ok(body) => *seen.entry(body).or_default() += 1,
-            Err(e) => {
-                eprintln!("[test] GET main attempt {i}: {e:#}");
-                if e.downcast_ref::<SocksReplyError>() == Some(&SocksReplyError(0xF0)) {
-                    net.fresh_client().expect("fresh client");
-                } else {
-                    std::thread::sleep(Duration::from_secs(2));
-                }
-            }
+impl Run {
+    fn status_a(&self) -> ServiceView {
+        let st = self.of.status_json().expect("status");
+        status::service(&st, &self.a).expect("service A in status")
+    }
+
+    fn status_b(&self) -> ServiceView {
+        let st = self.of.status_json().expect("status");
+        status::service(&st, &self.b).expect("service B in status")
+    }
+
+    fn say_status(&self) {
+        match self.of.status_json() {
+            Ok(st) => self.p.say(format!("status: {}", status::summary(&st))),
+            Err(e) => self.p.say(format!("status unavailable: {e:#}")),
         }
     }
-    eprintln!("[test] answers after {i} attempts: {seen:?}");
-    eprintln!("[test] final status: {:?}", of.status_json().ok());
-    of.stop().expect("stop onionfront");
+
+    fn avoid_rotation(&self) {
+        self.net
+            .avoid_time_period_rotation(Duration::from_secs(60), Duration::from_secs(45))
+            .expect("wait past the time period rotation");
+    }
+}
+
+/// Independent of the status: the descriptor a C tor client fetches from the HSDirs now has a
+/// revision counter of a build in `new` (or of a later status), not of `old`.
+fn check_served_revision(r: &Run, address: &str, old: &ServiceView, new: &ServiceView, what: &str) {
+    let client = r.net.client().expect("client");
+    let rev = fetched_revision(client, address, Duration::from_secs(120))
+        .expect("fetch the descriptor through the client");
+    let st = r.of.status_json().expect("status");
+    let later = status::service(&st, address).expect("service");
+    let revs = |v: &ServiceView| -> Vec<u64> {
+        v.periods
+            .iter()
+            .filter_map(|p| p.revision_counter)
+            .collect()
+    };
+    r.p.say(format!(
+        "{what}: the client fetched revision {rev}; status before {:?}, after {:?}, now {:?}",
+        revs(old),
+        revs(new),
+        revs(&later)
+    ));
+    assert!(
+        !revs(old).contains(&rev),
+        "{what}: the HSDirs still serve an old descriptor (revision {rev})"
+    );
+    assert!(
+        revs(new).contains(&rev) || revs(&later).contains(&rev),
+        "{what}: the client got revision {rev}, which the status does not list"
+    );
+}
+
+/// Scenario 1: the main address answers through the client's SOCKS port, and over repeated isolated
+/// requests every backend answers at least once; service B answers too.
+fn scenario_reach(r: &mut Run) {
+    r.p.say("scenario 1 (reach): waiting for both services to be published");
+    wait_published(&mut r.of, &r.a, &A_START, FIRST_PUBLISH).expect("service A published");
+    wait_published(&mut r.of, &r.b, &[B], FIRST_PUBLISH).expect("service B published");
+    r.say_status();
+    r.avoid_rotation();
+    let client = r.net.client().expect("client");
+    let want: Vec<String> = A_START.iter().map(|s| s.to_string()).collect();
+    let out = reach_all(client, &r.a, &want, 6, REACH_ALL).expect("every backend of A answers");
+    r.p.say(format!("scenario 1: A reached every backend: {out}"));
+    let body = get_eventually(client, &r.b, Duration::from_secs(120)).expect("B answers");
+    assert_eq!(body, B, "service B answered with another backend");
+    r.p.say("scenario 1 passed");
+}
+
+/// Scenario 2: stop a backend: the health check marks it down and its intro points leave the descriptors
+/// within the bound; then requests through freshly fetched descriptors all succeed and only the
+/// remaining backends answer.
+fn scenario_backend_death(r: &mut Run) {
+    let dead = "b3";
+    let before = r.status_a();
+    r.p.say(format!("scenario 2 (backend death): stopping {dead}"));
+    let i = r.net.backend_index(dead).expect("index");
+    r.net.stop_backend(i).expect("stop backend");
+    let stopped = r.p.elapsed();
+    let before_built: BTreeMap<u64, Option<String>> = before
+        .periods
+        .iter()
+        .map(|p| (p.time_period, p.last_built.clone()))
+        .collect();
+    let after =
+        r.of.wait_status_until(
+            &format!("{dead} down and its intro points gone from every period"),
+            HEALTH_CHECK_BOUND + Duration::from_secs(60),
+            |st| {
+                let s = status::service(st, &r.a)?;
+                let inst = s.instance(dead)?;
+                let rebuilt = s.periods.iter().all(|p| {
+                    p.intro_points > 0
+                        && before_built
+                            .get(&p.time_period)
+                            .is_none_or(|b| *b != p.last_built)
+                });
+                (inst.health == "down" && inst.intro_points_published == 0 && rebuilt).then_some(s)
+            },
+        )
+        .expect("dead backend removed");
+    let took = r.p.elapsed() - stopped;
+    r.p.say(format!(
+        "scenario 2: {dead} down and unpublished {took:.1?} after it stopped (bound {:?})",
+        HEALTH_CHECK_BOUND + Duration::from_secs(60)
+    ));
+    let inst = after.instance(dead).expect("instance");
+    r.p.say(format!(
+        "scenario 2: {dead}: {} ({})",
+        inst.health, inst.reason
+    ));
+    for p in &after.periods {
+        let old = before.period(p.time_period);
+        r.p.say(format!(
+            "scenario 2: period {}: intro points {} -> {}, reason {:?}",
+            p.time_period,
+            old.map_or(0, |o| o.intro_points),
+            p.intro_points,
+            p.last_reason
+        ));
+        if let Some(old) = old {
+            assert!(
+                p.intro_points < old.intro_points,
+                "period {}: intro points did not decrease ({} -> {})",
+                p.time_period,
+                old.intro_points,
+                p.intro_points
+            );
+        }
+    }
+    for n in ["b1", "b2"] {
+        let inst = after.instance(n).expect("instance");
+        assert_eq!(inst.health, "live", "{n}: {}", inst.reason);
+        assert!(inst.intro_points_published > 0, "{n} has no intro points");
+    }
+    // Every HSDir has the new descriptors before clients look.
+    let view = wait_published(&mut r.of, &r.a, &["b1", "b2"], Duration::from_secs(120))
+        .expect("new descriptors accepted");
+    r.p.say(format!(
+        "scenario 2: new descriptors accepted by every HSDir ({} periods)",
+        view.periods.len()
+    ));
+    r.avoid_rotation();
+    check_served_revision(r, &r.a, &before, &view, "scenario 2");
+    let out = get_n(r.net.client().expect("client"), &r.a, 8, 4).expect("requests");
+    r.p.say(format!("scenario 2: after the death: {out}"));
+    assert_eq!(
+        out.successes(),
+        8,
+        "requests failed after {dead} died: {out}"
+    );
+    assert!(
+        out.answers.keys().all(|k| k == "b1" || k == "b2"),
+        "an unexpected backend answered: {out}"
+    );
+    r.p.say("scenario 2 passed");
+}
+
+/// Scenario 3: add a backend to the config and SIGHUP: it is published (live, intro points) and reached,
+/// and service B's descriptors are not rebuilt. Then a broken config on SIGHUP is refused: the
+/// log says so, the same process runs on, and the old config keeps being served.
+fn scenario_reload(r: &mut Run) {
+    r.p.say(format!("scenario 3 (reload): adding {ADDED} to service A"));
+    let b_before = r.status_b();
+    let pid = r.of.pid();
+    let reloaded_before = r.of.current_log().matches("configuration reloaded").count();
+    let added = r
+        .net
+        .instance_spec(r.net.backend_index(ADDED).expect("index"))
+        .expect("spec");
+    r.spec.services[0].instances.push(added);
+    r.net
+        .write_onionfront_config(&r.spec)
+        .expect("write config");
+    r.of.sighup().expect("SIGHUP");
+    let t = r.p.elapsed();
+    let view = wait_published(
+        &mut r.of,
+        &r.a,
+        &["b1", "b2", ADDED],
+        Duration::from_secs(180),
+    )
+    .expect("added backend published");
+    r.p.say(format!(
+        "scenario 3: {ADDED} published {:.1?} after SIGHUP: {} intro points",
+        r.p.elapsed() - t,
+        view.instance(ADDED).map_or(0, |i| i.intro_points_published)
+    ));
+    assert_eq!(r.of.pid(), pid);
+    assert!(r.of.is_running(), "onionfront exited on reload");
+    assert!(
+        r.of.current_log().matches("configuration reloaded").count() > reloaded_before,
+        "no 'configuration reloaded' in the log"
+    );
+    r.say_status();
+
+    r.avoid_rotation();
+    let out = reach_all(
+        r.net.client().expect("client"),
+        &r.a,
+        &[ADDED.to_string()],
+        6,
+        REACH_ALL,
+    )
+    .expect("the added backend answers on the main address");
+    r.p.say(format!("scenario 3: {ADDED} reached: {out}"));
+
+    // Service B untouched: same periods (those still present), same build time and counter.
+    let b_after = r.status_b();
+    for p in &b_before.periods {
+        if let Some(q) = b_after.period(p.time_period) {
+            assert_eq!(
+                (q.revision_counter, &q.last_built),
+                (p.revision_counter, &p.last_built),
+                "service B period {} was republished on a reload that did not change it \
+                 (reason {:?})",
+                p.time_period,
+                q.last_reason
+            );
+        }
+    }
+    assert!(
+        b_before
+            .periods
+            .iter()
+            .any(|p| b_after.period(p.time_period).is_some()),
+        "no period of B to compare (time period rotated?)"
+    );
+    r.p.say("scenario 3: service B was not republished");
+
+    // A broken config is refused.
+    let refused_before = r.of.current_log().matches("reload refused").count();
+    let a_before = r.status_a();
+    let good = std::fs::read_to_string(r.of.config_path()).expect("read config");
+    let addr = r.spec.services[0].instances[0].address.clone();
+    let broken = good.replacen(
+        &addr,
+        "thisisnotavalidonionaddressatallxxxxxxxxxxxxxxxxxxxxxxxxx.onion",
+        1,
+    );
+    assert_ne!(broken, good);
+    std::fs::write(r.of.config_path(), broken).expect("write broken config");
+    r.of.sighup().expect("SIGHUP");
+    r.of.wait_for_log_count(
+        "reload refused",
+        refused_before + 1,
+        Duration::from_secs(30),
+    )
+    .expect("the broken config is refused in the log");
+    let line =
+        r.of.current_log()
+            .lines()
+            .rev()
+            .find(|l| l.contains("reload refused"))
+            .unwrap_or_default()
+            .to_owned();
+    r.p.say(format!("scenario 3: log: {line}"));
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(r.of.is_running(), "onionfront exited on a broken config");
+    assert_eq!(r.of.pid(), pid);
+    let a_after = r.status_a();
+    assert_eq!(
+        a_after.instances.len(),
+        a_before.instances.len(),
+        "the broken config replaced the running one"
+    );
+    assert!(
+        a_after.publishes(&["b1", "b2", ADDED]),
+        "service A not published with the old config after a refused reload: {a_after:?}"
+    );
+    std::fs::write(r.of.config_path(), good).expect("restore config");
+    r.p.say("scenario 3 passed");
+}
+
+/// Scenario 4: restart with the same config and Arti state: the new descriptors are accepted by every
+/// HSDir with higher revision counters, and clients keep reaching the service.
+fn scenario_restart(r: &mut Run) {
+    let before_a = r.status_a();
+    let before_b = r.status_b();
+    r.p.say("scenario 4 (restart): restarting onionfront");
+    let old_pid = r.of.pid();
+    let st = r.of.restart().expect("restart");
+    r.p.say(format!(
+        "scenario 4: old pid {old_pid} exited: {st}; new pid {}",
+        r.of.pid()
+    ));
+    assert!(
+        st.success(),
+        "onionfront did not exit cleanly on SIGTERM: {st}"
+    );
+    let t = r.p.elapsed();
+    let revs_higher = |now: &ServiceView, before: &ServiceView| {
+        now.periods.iter().all(|p| {
+            before.period(p.time_period).is_none_or(
+                |b| matches!((p.revision_counter, b.revision_counter), (Some(n), Some(o)) if n > o),
+            )
+        }) && now
+            .periods
+            .iter()
+            .any(|p| before.period(p.time_period).is_some())
+    };
+    let a = r.a.clone();
+    let b = r.b.clone();
+    let (now_a, now_b) =
+        r.of.wait_status_until(
+            "both services republished, accepted, with higher revision counters",
+            FIRST_PUBLISH,
+            |st| {
+                let sa = status::service(st, &a)?;
+                let sb = status::service(st, &b)?;
+                (sa.publishes(&["b1", "b2", ADDED])
+                    && sa.fully_accepted()
+                    && sb.publishes(&[B])
+                    && sb.fully_accepted()
+                    && revs_higher(&sa, &before_a)
+                    && revs_higher(&sb, &before_b))
+                .then_some((sa, sb))
+            },
+        )
+        .expect("republished after restart");
+    r.p.say(format!(
+        "scenario 4: republished {:.1?} after the restart",
+        r.p.elapsed() - t
+    ));
+    for (name, now, before) in [("A", &now_a, &before_a), ("B", &now_b, &before_b)] {
+        for p in &now.periods {
+            r.p.say(format!(
+                "scenario 4: {name} period {}: revision {:?} -> {:?}, accepted {}/{}",
+                p.time_period,
+                before
+                    .period(p.time_period)
+                    .and_then(|b| b.revision_counter),
+                p.revision_counter,
+                p.accepted,
+                p.total
+            ));
+        }
+    }
+    r.avoid_rotation();
+    check_served_revision(r, &r.a, &before_a, &now_a, "scenario 4 (A)");
+    check_served_revision(r, &r.b, &before_b, &now_b, "scenario 4 (B)");
+    let client = r.net.client().expect("client");
+    client.newnym().expect("newnym");
+    let want: Vec<String> = ["b1", "b2", ADDED].iter().map(|s| s.to_string()).collect();
+    let out = reach_all(client, &r.a, &want, 6, REACH_ALL).expect("A reached after restart");
+    r.p.say(format!("scenario 4: A after restart: {out}"));
+    let body = get_eventually(client, &r.b, Duration::from_secs(120)).expect("B answers");
+    assert_eq!(body, B);
+    r.p.say("scenario 4 passed");
+}
+
+#[test]
+fn onionfront_lifecycle_reach_death_reload_restart() {
+    let p = Progress::start();
+    let mut opts = NetworkOptions::with_backends(["b1", "b2", "b3", ADDED, B]);
+    opts.main_keys = 2;
+    let net = Network::start(opts).expect("network");
+    eprint!("{}", net.describe());
+    p.say("network ready");
+    let a = net.main_keys[0].address.clone();
+    let b = net.main_keys[1].address.clone();
+    let spec = config_spec(
+        vec![
+            service_spec(&net, 0, &A_START, FAST_HEALTH_CHECK_YAML).expect("service A"),
+            service_spec(&net, 1, &[B], "").expect("service B"),
+        ],
+        // No periodic republication during the test: scenario 3 checks B is not republished.
+        &fast_publish_yaml("60m"),
+    );
+    let of = net.spawn_onionfront(&spec).expect("spawn onionfront");
+    p.say(format!("onionfront started: A = {a}, B = {b}"));
+    let mut r = Run {
+        net,
+        of,
+        spec,
+        a,
+        b,
+        p,
+    };
+    scenario_reach(&mut r);
+    scenario_backend_death(&mut r);
+    scenario_reload(&mut r);
+    scenario_restart(&mut r);
+    r.say_status();
+    r.of.stop().expect("stop onionfront");
+    r.p.say("all scenarios passed");
 }
