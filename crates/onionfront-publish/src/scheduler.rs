@@ -45,6 +45,11 @@ const STARTUP_GRACE: Duration = Duration::from_secs(90);
 const DIRECTORY_RETRY: Duration = Duration::from_secs(5);
 /// Concurrent backend fetches.
 const MAX_CONCURRENT_FETCHES: usize = 8;
+/// How often liveness is re-evaluated even when nothing was reported (staleness is a matter
+/// of time passing).
+const LIVENESS_RECHECK: Duration = Duration::from_secs(30);
+/// Least time between two status rebuilds (a large deployment reports many events a second).
+const STATUS_MIN_INTERVAL: Duration = Duration::from_millis(250);
 
 /// What spawned tasks report.
 #[derive(Debug)]
@@ -146,6 +151,8 @@ pub fn spawn<N: Network>(net: Arc<N>, spec: SchedulerSpec) -> SchedulerHandle {
         startup_deadline: None,
         fetches_running: 0,
         counters: Counters::default(),
+        last_recheck: now,
+        last_status: None,
     };
     scheduler.apply_spec(spec.services, now);
     let join = tokio::spawn(scheduler.run(command_rx, events_rx));
@@ -187,6 +194,10 @@ pub(crate) struct Scheduler<N: Network> {
     fetches_running: usize,
     /// Cumulative counters.
     pub(crate) counters: Counters,
+    /// When liveness was last re-evaluated by the timer.
+    last_recheck: Instant,
+    /// When the status was last rebuilt.
+    last_status: Option<Instant>,
 }
 
 impl<N: Network> Scheduler<N> {
@@ -236,7 +247,14 @@ impl<N: Network> Scheduler<N> {
             if self.dirty {
                 self.publish_check();
             }
-            self.update_status();
+            let now = Instant::now();
+            if self
+                .last_status
+                .is_none_or(|t| now.duration_since(t) >= STATUS_MIN_INTERVAL)
+            {
+                self.update_status();
+                self.last_status = Some(now);
+            }
         }
     }
 
@@ -302,6 +320,10 @@ impl<N: Network> Scheduler<N> {
         let now = Instant::now();
         self.start_due_fetches(&dir, now);
         self.start_due_probes(now);
+        if now.duration_since(self.last_recheck) >= LIVENESS_RECHECK {
+            self.last_recheck = now;
+            self.dirty = true;
+        }
         if self.refresh_due(now) || self.startup_deadline.is_some_and(|d| now >= d) {
             self.dirty = true;
         }
@@ -407,6 +429,7 @@ impl<N: Network> Scheduler<N> {
             return; // removed by a reload meanwhile
         };
         b.fetching = false;
+        let first_completion = !b.fetched_once;
         b.fetched_once = true;
         let label = match &b.name {
             Some(n) => format!("{n} ({})", b.address.short()),
@@ -418,8 +441,12 @@ impl<N: Network> Scheduler<N> {
             b.record_descriptor(desc, wall)
                 .map(|(obs, changed)| (obs, changed, revision, n, hsdir))
         });
+        // Only news can change the selection: an unchanged descriptor or another failure leaves
+        // it as it is (staleness is re-evaluated by the timer).
+        let mut news = first_completion;
         match result {
             Ok((obs, changed, revision, n, hsdir)) => {
+                news |= obs != Observation::Unchanged;
                 match obs {
                     Observation::Unchanged => {
                         debug!(backend = %label, revision, "backend descriptor unchanged")
@@ -440,7 +467,7 @@ impl<N: Network> Scheduler<N> {
                 self.counters.fetch_failed += 1;
             }
         }
-        self.dirty = true;
+        self.dirty |= news;
     }
 
     /// A probe finished.
