@@ -737,13 +737,6 @@ impl<N: Network> Scheduler<N> {
     fn reload(&mut self, spec: SchedulerSpec) -> ReloadSummary {
         self.publish = spec.publish;
         let summary = self.apply_spec(spec.services, Instant::now());
-        info!(
-            added = summary.added.len(),
-            removed = summary.removed.len(),
-            changed = summary.changed.len(),
-            unchanged = summary.unchanged.len(),
-            "configuration reloaded"
-        );
         self.on_tick();
         summary
     }
