@@ -78,7 +78,7 @@ impl NetworkOptions {
     }
 
     /// Every backend keeps `n` intro points (`HiddenServiceNumIntroductionPoints`; C tor's
-    /// default is 3).
+    /// default is 3, and C tor 0.4.9 accepts 3 to 20 only: "must be between 3 and 20").
     pub fn backend_intro_points(mut self, n: u8) -> Self {
         self.backend_torrc += &format!("HiddenServiceNumIntroductionPoints {n}\n");
         self
