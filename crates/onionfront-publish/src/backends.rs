@@ -102,12 +102,19 @@ impl BackendState {
     }
 }
 
+/// The identity of an intro point: its auth key (`KP_hs_ipt_sid`), unique per intro point. (The
+/// ntor key names the intro *relay*, which several backends may share.)
+pub(crate) fn intro_id(ip: &tor_netdoc::doc::hsdesc::IntroPointDesc) -> [u8; 32] {
+    let key: &tor_llcrypto::pk::ed25519::PublicKey = ip.ipt_sid_key().as_ref();
+    key.to_bytes()
+}
+
 /// The intro point identities of a descriptor, sorted (for change detection).
 pub(crate) fn intro_keys(desc: &ValidatedDescriptor) -> Vec<[u8; 32]> {
     let mut keys: Vec<[u8; 32]> = desc
         .intro_points
         .iter()
-        .map(|ip| *ip.ipt_ntor_key().as_bytes())
+        .map(|ip| crate::backends::intro_id(ip))
         .collect();
     keys.sort_unstable();
     keys

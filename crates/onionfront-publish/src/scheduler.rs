@@ -906,11 +906,11 @@ fn publish_period<N: Network>(
         .flat_map(|b| {
             b.intro_points
                 .iter()
-                .map(move |ip| (*ip.ipt_ntor_key().as_bytes(), b.address))
+                .map(move |ip| (crate::backends::intro_id(ip), b.address))
         })
         .collect();
     for ip in selection.descriptors.iter().flatten() {
-        if let Some(a) = owner.get(ip.ipt_ntor_key().as_bytes()) {
+        if let Some(a) = owner.get(&crate::backends::intro_id(ip)) {
             *per_backend.entry(*a).or_default() += 1;
         }
     }

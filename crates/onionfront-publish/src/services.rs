@@ -50,7 +50,7 @@ pub(crate) fn fingerprint(selection: &Selection) -> SelectionFingerprint {
         .iter()
         .map(|d| {
             let mut keys: Vec<[u8; 32]> =
-                d.iter().map(|ip| *ip.ipt_ntor_key().as_bytes()).collect();
+                d.iter().map(|ip| crate::backends::intro_id(ip)).collect();
             keys.sort_unstable();
             keys
         })
