@@ -114,7 +114,7 @@ pub(crate) fn intro_keys(desc: &ValidatedDescriptor) -> Vec<[u8; 32]> {
     let mut keys: Vec<[u8; 32]> = desc
         .intro_points
         .iter()
-        .map(|ip| crate::backends::intro_id(ip))
+        .map(crate::backends::intro_id)
         .collect();
     keys.sort_unstable();
     keys

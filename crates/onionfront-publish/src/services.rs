@@ -49,8 +49,7 @@ pub(crate) fn fingerprint(selection: &Selection) -> SelectionFingerprint {
         .descriptors
         .iter()
         .map(|d| {
-            let mut keys: Vec<[u8; 32]> =
-                d.iter().map(|ip| crate::backends::intro_id(ip)).collect();
+            let mut keys: Vec<[u8; 32]> = d.iter().map(crate::backends::intro_id).collect();
             keys.sort_unstable();
             keys
         })
