@@ -262,6 +262,23 @@ impl FakeNetwork {
         })
     }
 
+    /// Reach `hsdir` as its behaviour allows: an error, never (hang), or after 50 ms.
+    async fn reach(&self, hsdir: HsDirId) -> Result<(), NetError> {
+        match self.behaviour(hsdir) {
+            None => Err(NetError::UnknownRelay(hsdir.to_string())),
+            Some(Behaviour::Down) => Err(NetError::Circuit("connection refused".into())),
+            Some(Behaviour::Hang) => std::future::pending().await,
+            Some(Behaviour::Refuse(status)) => Err(NetError::Http {
+                status,
+                message: "refused".into(),
+            }),
+            Some(Behaviour::Normal) => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                Ok(())
+            }
+        }
+    }
+
     fn behaviour(&self, hsdir: HsDirId) -> Option<Behaviour> {
         self.lock()
             .relays
@@ -387,19 +404,7 @@ impl Network for FakeNetwork {
         blind_id: HsBlindId,
     ) -> Result<String, NetError> {
         self.lock().fetches += 1;
-        match self.behaviour(hsdir) {
-            None => return Err(NetError::UnknownRelay(hsdir.to_string())),
-            Some(Behaviour::Down) => return Err(NetError::Circuit("connection refused".into())),
-            Some(Behaviour::Hang) => std::future::pending::<()>().await,
-            Some(Behaviour::Refuse(status)) => {
-                return Err(NetError::Http {
-                    status,
-                    message: "refused".into(),
-                });
-            }
-            Some(Behaviour::Normal) => {}
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        self.reach(hsdir).await?;
         match self.stored(hsdir, &blind_id) {
             Some((text, _)) => Ok(text.to_string()),
             None => Err(NetError::Http {
@@ -416,19 +421,7 @@ impl Network for FakeNetwork {
         blind_id: HsBlindId,
         descriptor: Arc<str>,
     ) -> Result<(), NetError> {
-        match self.behaviour(hsdir) {
-            None => return Err(NetError::UnknownRelay(hsdir.to_string())),
-            Some(Behaviour::Down) => return Err(NetError::Circuit("connection refused".into())),
-            Some(Behaviour::Hang) => std::future::pending::<()>().await,
-            Some(Behaviour::Refuse(status)) => {
-                return Err(NetError::Http {
-                    status,
-                    message: "refused".into(),
-                });
-            }
-            Some(Behaviour::Normal) => {}
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        self.reach(hsdir).await?;
         let revision = revision_of(&descriptor).ok_or_else(|| NetError::Http {
             status: 400,
             message: "Invalid HS descriptor. Rejected.".into(),
