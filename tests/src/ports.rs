@@ -69,7 +69,17 @@ mod tests {
         assert_eq!(set.len(), ports.len());
         for p in ports {
             assert!((LOW..HIGH).contains(&p));
-            TcpListener::bind((Ipv4Addr::LOCALHOST, p)).expect("bind");
+            // Another test thread spawning a child (fork before exec) may briefly hold a copy of
+            // the probe socket free_port just closed: allow that moment to pass.
+            let mut bound = TcpListener::bind((Ipv4Addr::LOCALHOST, p));
+            for _ in 0..40 {
+                if bound.is_ok() {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(50));
+                bound = TcpListener::bind((Ipv4Addr::LOCALHOST, p));
+            }
+            bound.expect("bind");
         }
     }
 }

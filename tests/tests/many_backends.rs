@@ -7,11 +7,7 @@
 //! client (NEWNYM between rounds: each lookup fetches from a random HSDir, so each of the
 //! distinct descriptors is seen).
 //!
-//! Run with `cargo test -p onionfront-e2e --test many_backends -- --ignored --nocapture`.
-//! Ignored for now: onionfront builds one descriptor when backends are left out for lack of
-//! distinct relays (only lack of room triggers distinct descriptors), so 4 of the 12 backends are
-//! in no descriptor; `#[ignore]` keeps that known failure from stopping the other e2e binaries
-//! (`cargo test` stops at the first failing one). Remove it with the fix.
+//! Run alone with `cargo test -p onionfront-e2e --test many_backends -- --nocapture`.
 
 #![allow(clippy::expect_used)]
 
@@ -34,8 +30,6 @@ const MAX_INTRO_POINTS: u64 = 20;
 const FETCHES: usize = 5;
 
 #[test]
-#[ignore = "fails until onionfront splits relay-limited backends over distinct descriptors \
-            (12 backends on 8 relays: 1 descriptor, 4 backends in none); run with --ignored"]
 fn many_backends_distinct_descriptors_reach_all() {
     let p = Progress::start();
     let names: Vec<String> = (1..=N).map(|i| format!("b{i:02}")).collect();

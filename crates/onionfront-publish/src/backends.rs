@@ -127,6 +127,10 @@ pub(crate) struct HealthState {
     pub(crate) consecutive_failures: u32,
     /// Marked down (failures reached the threshold; one success clears it).
     pub(crate) down: bool,
+    /// A verdict exists: a probe succeeded, or `failures` probes in a row failed. Until then
+    /// failed probes are retried sooner ([`HealthState::next_delay`]) and a first publication
+    /// waits (within the startup grace) so that a backend already dead is never published.
+    pub(crate) known: bool,
     /// A probe is under way.
     pub(crate) probing: bool,
     /// When the next probe is due.
@@ -141,6 +145,7 @@ impl HealthState {
         HealthState {
             consecutive_failures: 0,
             down: false,
+            known: false,
             probing: false,
             next_probe: now,
             last_probe: None,
@@ -159,12 +164,14 @@ impl HealthState {
             Ok(()) => {
                 self.consecutive_failures = 0;
                 self.down = false;
+                self.known = true;
                 self.last_probe = Some((now, None));
             }
             Err(e) => {
                 self.consecutive_failures = self.consecutive_failures.saturating_add(1);
                 if self.consecutive_failures >= failures_to_down.max(1) {
                     self.down = true;
+                    self.known = true;
                 }
                 self.last_probe = Some((now, Some(e)));
             }
@@ -172,6 +179,22 @@ impl HealthState {
         was_down != self.down
     }
 }
+
+impl HealthState {
+    /// Delay before the next probe: `interval`, or at most [`UNKNOWN_RETRY`] while no verdict
+    /// exists yet (a backend dead at startup is then known within seconds, not `failures ×
+    /// interval`).
+    pub(crate) fn next_delay(&self, interval: Duration) -> Duration {
+        if self.known {
+            interval
+        } else {
+            interval.min(UNKNOWN_RETRY)
+        }
+    }
+}
+
+/// Probe retry while a backend's health is unknown.
+pub(crate) const UNKNOWN_RETRY: Duration = Duration::from_secs(5);
 
 #[cfg(test)]
 mod tests {
@@ -181,10 +204,16 @@ mod tests {
     fn health_goes_down_after_n_failures_and_back_after_one_success() {
         let mut h = HealthState::new(Instant::now());
         let t = SystemTime::UNIX_EPOCH;
+        let interval = Duration::from_secs(30);
+        assert!(!h.known);
+        assert_eq!(h.next_delay(interval), UNKNOWN_RETRY);
         assert!(!h.record(Err("x".into()), 3, t));
         assert!(!h.record(Err("x".into()), 3, t));
+        assert!(!h.known);
         assert!(h.record(Err("x".into()), 3, t));
         assert!(h.down);
+        assert!(h.known);
+        assert_eq!(h.next_delay(interval), interval);
         assert!(!h.record(Err("x".into()), 3, t));
         assert!(h.record(Ok(()), 3, t));
         assert!(!h.down);

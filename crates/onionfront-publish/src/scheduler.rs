@@ -489,9 +489,16 @@ impl<N: Network> Scheduler<N> {
             return;
         };
         state.probing = false;
-        state.next_probe = Instant::now() + hc.interval;
+        let was_known = state.known;
         let error = result.as_ref().err().cloned();
-        if state.record(result, hc.failures, self.net.now()) {
+        let flipped = state.record(result, hc.failures, self.net.now());
+        state.next_probe = Instant::now() + state.next_delay(hc.interval);
+        if !was_known && state.known {
+            info!(service = %service.short(), backend = %backend.short(),
+                up = !state.down, "health check: first verdict");
+            self.dirty = true; // a first publication may be waiting for it
+        }
+        if flipped {
             if state.down {
                 warn!(service = %service.short(), backend = %backend.short(),
                     failures = state.consecutive_failures, error = error.as_deref().unwrap_or(""),
@@ -539,8 +546,9 @@ impl<N: Network> Scheduler<N> {
         up.attempts = report.attempt;
         up.last_attempt = Some(report.at);
         match report.result {
-            Ok(_revision) => {
+            Ok(revision) => {
                 up.accepted = Some(report.at);
+                up.revision = Some(revision);
                 up.last_error = None;
                 period.ever_accepted = true;
                 let (accepted, total) = (period.accepted(), period.uploads.len());
@@ -575,10 +583,12 @@ impl<N: Network> Scheduler<N> {
                     .get(&b.address)
                     .is_some_and(|s| s.fetched_once)
             });
-            if !any_fetched
-                || (!all_fetched && !startup_over && self.services[idx].periods.is_empty())
-            {
+            let first = self.services[idx].periods.is_empty();
+            if !any_fetched || (!all_fetched && !startup_over && first) {
                 continue; // the first round is still running
+            }
+            if first && !startup_over && self.health_pending(&spec, wall) {
+                continue; // a health verdict is still missing (never publish a dead backend)
             }
             let live = self.live_backends(&spec, wall);
             let service = &mut self.services[idx];
@@ -630,6 +640,21 @@ impl<N: Network> Scheduler<N> {
             }
             self.services[idx].config_changed = false;
         }
+    }
+
+    /// Whether a health check of `spec` has no verdict yet for a backend that is otherwise
+    /// live (a first publication waits for it, within the startup grace).
+    fn health_pending(&self, spec: &ServiceSpec, wall: std::time::SystemTime) -> bool {
+        spec.health_check.is_some()
+            && spec.backends.iter().any(|b| {
+                self.backends
+                    .get(&b.address)
+                    .is_some_and(|s| s.liveness(wall, self.publish.stale_after) == Liveness::Live)
+                    && self
+                        .health
+                        .get(&(spec.address, b.address))
+                        .is_none_or(|h| !h.known)
+            })
     }
 
     /// The backends of `spec` whose intro points may be published, with their intro points.
@@ -876,6 +901,7 @@ fn publish_period<N: Network>(
             attempts: 0,
             last_attempt: None,
             accepted: None,
+            revision: None,
             last_error: None,
         })
         .collect();

@@ -94,6 +94,8 @@ pub(crate) struct HsDirUpload {
     pub(crate) last_attempt: Option<SystemTime>,
     /// Accepted (time) for this generation.
     pub(crate) accepted: Option<SystemTime>,
+    /// Revision counter of the descriptor it accepted (retries carry higher ones).
+    pub(crate) revision: Option<u64>,
     /// Last error and whether a retry follows.
     pub(crate) last_error: Option<(NetError, bool)>,
 }
@@ -161,6 +163,16 @@ impl PeriodState {
         for t in self.tasks.drain(..) {
             t.abort();
         }
+    }
+
+    /// Revision counter of the current generation as the HSDirs have it: the highest one
+    /// accepted (retries are rebuilt with higher counters), else the first build's.
+    pub(crate) fn revision(&self) -> Option<u64> {
+        self.uploads
+            .iter()
+            .filter_map(|u| u.revision)
+            .max()
+            .or(self.published.as_ref().map(|p| p.revision))
     }
 
     /// HSDirs that accepted the current generation.

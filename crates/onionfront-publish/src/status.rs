@@ -184,6 +184,9 @@ pub struct HsDirStatus {
     pub last_attempt: Option<String>,
     /// Last accepted time.
     pub last_accepted: Option<String>,
+    /// Revision counter of the descriptor it accepted.
+    #[serde(default)]
+    pub revision: Option<u64>,
     /// Last error.
     pub last_error: Option<String>,
 }

@@ -169,7 +169,7 @@ fn period_status(p: &PeriodState) -> PeriodStatus {
     PeriodStatus {
         time_period: p.period.interval_num(),
         period_start: p.period.time_period.range().ok().map(|r| rfc3339(r.start)),
-        revision_counter: published.map(|pb| pb.revision),
+        revision_counter: p.revision(),
         intro_points: published.map_or(0, |pb| pb.intro_points),
         descriptors: published.map_or(0, |pb| pb.descriptors),
         last_built: published.map(|pb| rfc3339(pb.at)),
@@ -196,6 +196,7 @@ fn period_status(p: &PeriodState) -> PeriodStatus {
                 attempts: u.attempts,
                 last_attempt: u.last_attempt.map(rfc3339),
                 last_accepted: u.accepted.map(rfc3339),
+                revision: u.revision,
                 last_error: u.last_error.as_ref().map(|(e, _)| e.to_string()),
             })
             .collect(),

@@ -301,6 +301,59 @@ async fn health_check_drops_a_dead_backend_promptly_and_brings_it_back() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_backend_dead_at_startup_is_never_published() {
+    // A restart while a backend is down: its last descriptor is still on the HSDirs and
+    // validates, so only the health check can tell. The first publication waits for every
+    // backend's first verdict (failed probes retried every 5 s meanwhile), so no descriptor
+    // ever carries the dead backend's intro points.
+    let net = FakeNetwork::new(8, 1440);
+    let backends: Vec<_> = (1..=3).map(|s| net.add_backend(s, 2)).collect();
+    net.set_backend_alive(backends[1], false);
+    let mut svc = service(100, &backends);
+    svc.health_check = Some(HealthCheckConfig {
+        port: 80,
+        interval: Duration::from_secs(30),
+        failures: 3,
+        timeout: Duration::from_secs(10),
+    });
+    let started = tokio::time::Instant::now();
+    let handle = onionfront_publish::spawn(
+        Arc::clone(&net),
+        SchedulerSpec {
+            publish: publish_config(),
+            services: vec![svc.clone()],
+        },
+    );
+    let mut rx = handle.status();
+    let s = wait_status(&mut rx, Duration::from_secs(120), fully_published).await;
+    let took = started.elapsed();
+    assert!(
+        took < Duration::from_secs(30),
+        "3 quick probes, not 3 intervals: {took:?}"
+    );
+    assert_eq!(s.services[0].instances[1].health, "down");
+    for p in &s.services[0].periods {
+        assert_eq!(p.intro_points, 4);
+    }
+    // Every upload ever made (not only the last) lacks the dead backend.
+    let dead = backend_keys(2, 2);
+    for keys in published_intro_keys(&net, &svc) {
+        assert!(dead.iter().all(|k| !keys.contains(k)));
+    }
+    let publications = net
+        .uploads()
+        .iter()
+        .map(|u| (u.blind_id, u.revision))
+        .collect::<std::collections::HashSet<_>>()
+        .len();
+    assert_eq!(
+        publications, 2,
+        "one publication per period, no corrective republish"
+    );
+    handle.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_backend_whose_revision_stops_advancing_goes_stale() {
     let net = FakeNetwork::new(8, 1440);
     let backends: Vec<_> = (1..=2).map(|s| net.add_backend(s, 2)).collect();
@@ -447,7 +500,33 @@ async fn failed_hsdirs_are_retried_with_backoff_until_they_accept() {
     // Heal them: the next retry succeeds.
     net.set_behaviour(refusing, Behaviour::Normal);
     net.set_behaviour(hanging, Behaviour::Normal);
-    wait_status(&mut rx, Duration::from_secs(1800), fully_published).await;
+    let s = wait_status(&mut rx, Duration::from_secs(1800), fully_published).await;
+    // Status reports the revision counters the HSDirs hold: the retries were rebuilt with
+    // higher counters than the first build, and the period's counter is the highest accepted.
+    for p in &s.services[0].periods {
+        let revs: Vec<u64> = p.hsdirs.iter().map(|h| h.revision.unwrap()).collect();
+        let healed: Vec<u64> = p
+            .hsdirs
+            .iter()
+            .filter(|h| h.hsdir == refusing.to_string() || h.hsdir == hanging.to_string())
+            .map(|h| h.revision.unwrap())
+            .collect();
+        let first = *revs.iter().min().unwrap();
+        assert!(
+            healed.iter().all(|r| *r > first),
+            "retries carry higher counters"
+        );
+        assert_eq!(p.revision_counter, revs.iter().max().copied());
+        for h in &p.hsdirs {
+            let stored = net
+                .uploads()
+                .iter()
+                .filter(|u| u.accepted && u.hsdir.to_string() == h.hsdir)
+                .map(|u| u.revision)
+                .collect::<Vec<_>>();
+            assert!(stored.contains(&h.revision.unwrap()));
+        }
+    }
     handle.shutdown().await;
 }
 

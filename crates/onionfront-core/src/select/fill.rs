@@ -7,7 +7,9 @@
 //!    not everyone fits.
 //! 2. Round 0 picks one intro point per backend as a maximum matching between backends and
 //!    relays (augmenting paths, earlier backends keep their preferred pick when possible), so a
-//!    relay shared by two backends never costs one of them its only slot.
+//!    relay shared by two backends never costs one of them its only slot. Backends the matching
+//!    cannot serve (more backends than distinct relays) then go to another descriptor, if any,
+//!    where their relay is still free.
 //! 3. Later rounds go round-robin over backends, each taking its next intro point that fits,
 //!    until `per_instance × backends` intro points are placed (backends with more intro points
 //!    fill in for those with fewer, as Onionbalance does) or nothing fits.
@@ -132,6 +134,8 @@ pub(super) struct Filled {
     pub(super) slots: Vec<Slot>,
     /// Whether an intro point was refused for lack of room while more were wanted.
     pub(super) room_limited: bool,
+    /// Backends with intro points that got none (for lack of room or of distinct relays).
+    pub(super) left_out: usize,
 }
 
 /// Fill `limits.descriptors` descriptors from `backends`.
@@ -165,16 +169,23 @@ pub(super) fn fill(backends: &[Backend], limits: FillLimits) -> Filled {
             }
         }
     }
+    // Backends the matching could not serve (every relay of theirs taken in one descriptor)
+    // may still fit in another descriptor, where the same relay is free.
+    for (b, pick) in firsts.iter().enumerate() {
+        if state.placed >= limits.target {
+            break;
+        }
+        if pick.is_none() {
+            let _ = (0..backends[b].candidates.len()).any(|c| state.try_place(b, c));
+        }
+    }
 
     // Nobody gets a second slot while a backend is left out for lack of room (backends left
     // out only because every relay of theirs is taken do not hold the others back).
     if state.someone_unrepresented_for_room() {
         state.room_limited = true;
         state.rebalance();
-        return Filled {
-            slots: state.slots,
-            room_limited: true,
-        };
+        return state.finish();
     }
 
     // Later rounds: round-robin, each backend its next intro point that fits.
@@ -197,10 +208,7 @@ pub(super) fn fill(backends: &[Backend], limits: FillLimits) -> Filled {
         state.room_limited = true;
     }
     state.rebalance();
-    Filled {
-        slots: state.slots,
-        room_limited: state.room_limited,
-    }
+    state.finish()
 }
 
 /// Mutable state of a fill.
@@ -215,6 +223,23 @@ struct FillState<'a> {
 }
 
 impl FillState<'_> {
+    /// The result.
+    fn finish(self) -> Filled {
+        let left_out = self
+            .backends
+            .iter()
+            .enumerate()
+            .filter(|(b, backend)| {
+                !backend.candidates.is_empty() && !self.used[*b].iter().any(|u| *u)
+            })
+            .count();
+        Filled {
+            slots: self.slots,
+            room_limited: self.room_limited,
+            left_out,
+        }
+    }
+
     /// Whether a slot can take candidate `c` of backend `b` (relay and room).
     fn fits(&self, slot: &Slot, b: usize, c: usize) -> bool {
         let cand = &self.backends[b].candidates[c];

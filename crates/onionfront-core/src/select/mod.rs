@@ -15,7 +15,8 @@
 //!   backend represented;
 //! - deterministic and independent of input order: the result is a function of the seed and
 //!   the *set* of backends and intro points;
-//! - distinct descriptors: when one descriptor cannot carry everything, up to as many
+//! - distinct descriptors: when one descriptor cannot carry everything (count, size, or more
+//!   backends than distinct relays), up to as many
 //!   descriptors as clients can reach (6 with 8 responsible HSDirs), in a number that spreads
 //!   evenly over the fetchable HSDirs ([`hsdirs`], docs/distinct-descriptors.md).
 
@@ -139,7 +140,11 @@ pub fn select_intro_points_within(
     let counts = limits
         .layout
         .even_counts(usize::from(params.max_descriptors.max(1)));
-    let mut filled = None;
+    // More descriptors are tried while something wanted does not fit for lack of room, or a
+    // backend is left out (a relay appears at most once per descriptor, but may appear in
+    // several descriptors). The first count that serves everyone wins; failing that, the one
+    // that leaves out the fewest backends (fewest descriptors on a tie).
+    let mut best: Option<fill::Filled> = None;
     for &d in &counts {
         let f = fill::fill(
             &canon,
@@ -150,13 +155,21 @@ pub fn select_intro_points_within(
                 target,
             },
         );
-        let done = !f.room_limited;
-        filled = Some(f);
+        let done = !f.room_limited && f.left_out == 0;
+        let better = match &best {
+            None => true,
+            // Room-limited fills (a backend's wanted intro points did not fit) improve with
+            // more descriptors even at equal coverage.
+            Some(b) => f.left_out < b.left_out || (f.left_out == b.left_out && b.room_limited),
+        };
+        if better {
+            best = Some(f);
+        }
         if done {
             break;
         }
     }
-    let Some(filled) = filled else {
+    let Some(filled) = best else {
         return Selection::default();
     };
 

@@ -251,6 +251,40 @@ fn distinct_descriptors_when_one_is_not_enough() {
 }
 
 #[test]
+fn distinct_descriptors_when_backends_outnumber_relays() {
+    // 12 backends with 3 intro points each on a network of 8 relays (the e2e scenario): one
+    // descriptor holds at most 8 of them (one per relay), so a second descriptor is needed.
+    let input: Vec<BackendIntros> = (0..12u64)
+        .map(|i| BackendIntros {
+            address: fake_address(2000 + i),
+            intro_points: (0..3u64)
+                .map(|k| fake_intro_point_on_relay(i * 10 + k, 7_000 + (i * 3 + k) % 8))
+                .collect(),
+        })
+        .collect();
+    let limits = SelectionLimits::default();
+
+    let one = select_intro_points_within(&params(2, 1), &input, &limits);
+    check_invariants(&one, &input, &params(2, 1), &limits);
+    assert_eq!(one.descriptors.len(), 1);
+    assert_eq!(one.left_out.len(), 4, "8 relays serve 8 of 12 backends");
+
+    let p = params(2, 8);
+    let sel = select_intro_points_within(&p, &input, &limits);
+    check_invariants(&sel, &input, &p, &limits);
+    assert_eq!(sel.left_out, vec![], "every backend is in some descriptor");
+    assert_eq!(
+        sel.descriptors.len(),
+        2,
+        "the fewest descriptors that serve everyone"
+    );
+    assert!(sel.descriptors.iter().all(|d| d.len() <= 8));
+    // Each descriptor carries 8 intro points (its relays are all used), 16 in all.
+    assert_eq!(sel.intro_point_count(), 16);
+    assert!(per_backend(&sel, &input).values().all(|&n| n >= 1));
+}
+
+#[test]
 fn size_limit_with_many_ipv6_link_specifiers() {
     // Intro points with 12 IPv6 addresses each: ~1.2 kB each; 20 do not fit in 30 000 bytes.
     let input: Vec<BackendIntros> = (0..20u64)
