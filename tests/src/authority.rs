@@ -10,7 +10,7 @@ use anyhow::{Context, Result, anyhow, bail};
 
 use crate::ports::free_port;
 use crate::torrc::{
-    TorProcess, common_torrc, mkdir_private, read_nick_value_file, tor_bin, tor_gencert_bin,
+    TorProcess, mkdir_private, read_nick_value_file, router_torrc, tor_bin, tor_gencert_bin,
 };
 
 /// One directory authority.
@@ -135,17 +135,7 @@ impl PreparedAuthority {
     pub fn into_authority(self, dirauths: &Path, voting_interval: u32) -> Result<Authority> {
         let data = self.dir.join("data");
         let torrc = format!(
-            "{common}\
-             Nickname {name}\n\
-             ContactInfo onionfront-e2e@localhost\n\
-             SocksPort 0\n\
-             Address 127.0.0.1\n\
-             AddressDisableIPv6 1\n\
-             ORPort 127.0.0.1:{or}\n\
-             DirPort 127.0.0.1:{dirp}\n\
-             AssumeReachable 1\n\
-             ExitRelay 0\n\
-             ExitPolicy reject *:*\n\
+            "{router}\
              AuthoritativeDirectory 1\n\
              V3AuthoritativeDirectory 1\n\
              AuthDirMaxServersPerAddr 0\n\
@@ -157,10 +147,7 @@ impl PreparedAuthority {
              V3AuthDistDelay 4\n\
              TestingDirAuthVoteHSDir *\n\
              TestingDirAuthVoteGuard *\n",
-            common = common_torrc(&data, dirauths),
-            name = self.name,
-            or = self.or_port,
-            dirp = self.dir_port,
+            router = router_torrc(&data, dirauths, &self.name, self.or_port, self.dir_port),
             vi = voting_interval,
         );
         Ok(Authority {

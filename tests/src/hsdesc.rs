@@ -94,13 +94,36 @@ pub fn fetch(
     purge: bool,
     timeout: std::time::Duration,
 ) -> Result<Decoded> {
+    fetch_via(client, onion_address, None, purge, timeout)
+}
+
+/// Like [`fetch`], from the HSDir `hsdir` (`$FINGERPRINT`; `HSFETCH ... SERVER=`), after
+/// purging the client's cache (it keeps a cached descriptor over one with a lower revision).
+/// Shows what one given HSDir serves, e.g. each of the distinct descriptors.
+pub fn fetch_from(
+    client: &crate::client::Client,
+    onion_address: &str,
+    hsdir: &str,
+    timeout: std::time::Duration,
+) -> Result<Decoded> {
+    fetch_via(client, onion_address, Some(hsdir), true, timeout)
+}
+
+fn fetch_via(
+    client: &crate::client::Client,
+    onion_address: &str,
+    hsdir: Option<&str>,
+    purge: bool,
+    timeout: std::time::Duration,
+) -> Result<Decoded> {
     let id = onion_address.trim_end_matches(".onion").to_owned();
     if purge {
         client.newnym()?;
     }
+    let server = hsdir.map(|h| format!(" SERVER=${}", h.trim_start_matches('$')));
     let t0 = std::time::Instant::now();
     loop {
-        client.control(&format!("HSFETCH {id}"))?;
+        client.control(&format!("HSFETCH {id}{}", server.as_deref().unwrap_or("")))?;
         let until = std::time::Instant::now() + std::time::Duration::from_secs(15);
         while std::time::Instant::now() < until {
             if let Ok(text) = client.cached_descriptor(&id) {

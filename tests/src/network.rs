@@ -259,6 +259,17 @@ impl Network {
         secs_to_next_period(now, self.voting_interval)
     }
 
+    /// The number of the current onion-service time period (C tor's and onionfront's numbering:
+    /// periods of `24 × voting interval` seconds, shifted by 12 voting intervals).
+    pub fn current_time_period(&self) -> u64 {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        let vi = u64::from(self.voting_interval);
+        now.saturating_sub(12 * vi) / (24 * vi)
+    }
+
     /// If the next time period starts within `before`, wait until `after` past it: lookups fail
     /// around a rotation on a young network (see the notes).
     pub fn avoid_time_period_rotation(&self, before: Duration, after: Duration) -> Result<()> {

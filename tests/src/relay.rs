@@ -5,7 +5,7 @@ use std::path::Path;
 use anyhow::Result;
 
 use crate::ports::free_port;
-use crate::torrc::{TorProcess, common_torrc, read_nick_value_file};
+use crate::torrc::{TorProcess, read_nick_value_file, router_torrc};
 
 /// One relay.
 #[derive(Debug)]
@@ -23,20 +23,7 @@ impl Relay {
     pub fn new(name: &str, dir: &Path, dirauths: &Path) -> Result<Relay> {
         let or_port = free_port()?;
         let dir_port = free_port()?;
-        let torrc = format!(
-            "{common}\
-             Nickname {name}\n\
-             ContactInfo onionfront-e2e@localhost\n\
-             SocksPort 0\n\
-             Address 127.0.0.1\n\
-             AddressDisableIPv6 1\n\
-             ORPort 127.0.0.1:{or_port}\n\
-             DirPort 127.0.0.1:{dir_port}\n\
-             AssumeReachable 1\n\
-             ExitRelay 0\n\
-             ExitPolicy reject *:*\n",
-            common = common_torrc(&dir.join("data"), dirauths),
-        );
+        let torrc = router_torrc(&dir.join("data"), dirauths, name, or_port, dir_port);
         Ok(Relay {
             node: TorProcess::new(name, dir, torrc)?,
             or_port,

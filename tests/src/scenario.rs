@@ -84,6 +84,48 @@ pub fn wait_published(
     )
 }
 
+/// A network with backends b1, b2 and b3, and a config of one service (main key 0) on b1 and
+/// b2 (b3 is there to be added on a reload), fast publication, republished every 10 minutes.
+/// Returns the network, the main address and the config.
+pub fn start_two_of_three(p: &Progress) -> Result<(Network, String, ConfigSpec)> {
+    let net = Network::start(crate::NetworkOptions::with_backends(["b1", "b2", "b3"]))?;
+    eprint!("{}", net.describe());
+    p.say("network ready");
+    let main = net
+        .main_keys
+        .first()
+        .ok_or_else(|| anyhow!("no main key"))?
+        .address
+        .clone();
+    let spec = config_spec(
+        vec![service_spec(&net, 0, &["b1", "b2"], "")?],
+        &fast_publish_yaml("10m"),
+    );
+    Ok((net, main, spec))
+}
+
+/// Add backend `name` to the first service of `spec`, write the config of onionfront instance
+/// `dir` (`None`: the default one of [`Network::spawn_onionfront`]) and send `of` a SIGHUP.
+pub fn add_backend_and_reload(
+    net: &Network,
+    spec: &mut ConfigSpec,
+    name: &str,
+    dir: Option<&str>,
+    of: &mut Onionfront,
+) -> Result<()> {
+    let added = net.instance_spec(net.backend_index(name)?)?;
+    spec.services
+        .first_mut()
+        .ok_or_else(|| anyhow!("no service in the config"))?
+        .instances
+        .push(added);
+    match dir {
+        Some(d) => net.write_onionfront_config_in(spec, d)?,
+        None => net.write_onionfront_config(spec)?,
+    };
+    of.sighup()
+}
+
 /// Prints `[   12.3s] <msg>` lines measured from a test's start.
 #[derive(Debug, Clone, Copy)]
 pub struct Progress {

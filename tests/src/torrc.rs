@@ -70,6 +70,31 @@ pub fn common_torrc(data_dir: &Path, dirauths: &Path) -> String {
     )
 }
 
+/// torrc lines of a non-exit router named `name` on 127.0.0.1 with these ports (relays and
+/// authorities alike), after [`common_torrc`].
+pub fn router_torrc(
+    data_dir: &Path,
+    dirauths: &Path,
+    name: &str,
+    or_port: u16,
+    dir_port: u16,
+) -> String {
+    format!(
+        "{common}\
+         Nickname {name}\n\
+         ContactInfo onionfront-e2e@localhost\n\
+         SocksPort 0\n\
+         Address 127.0.0.1\n\
+         AddressDisableIPv6 1\n\
+         ORPort 127.0.0.1:{or_port}\n\
+         DirPort 127.0.0.1:{dir_port}\n\
+         AssumeReachable 1\n\
+         ExitRelay 0\n\
+         ExitPolicy reject *:*\n",
+        common = common_torrc(data_dir, dirauths),
+    )
+}
+
 /// One C tor process of the network, restartable on the same folder (same keys, same address).
 #[derive(Debug)]
 pub struct TorProcess {

@@ -12,23 +12,14 @@ use std::time::Duration;
 
 use onionfront_e2e::reach::reach_all;
 use onionfront_e2e::scenario::{
-    Progress, config_spec, fast_publish_yaml, service_spec, wait_published,
+    Progress, add_backend_and_reload, start_two_of_three, wait_published,
 };
 use onionfront_e2e::status::{self, hsdir_is};
-use onionfront_e2e::{Network, NetworkOptions};
 
 #[test]
 fn hsdir_down_upload_retried_and_reported_others_accept() {
     let p = Progress::start();
-    let mut net =
-        Network::start(NetworkOptions::with_backends(["b1", "b2", "b3"])).expect("network");
-    eprint!("{}", net.describe());
-    p.say("network ready");
-    let main = net.main_keys[0].address.clone();
-    let mut spec = config_spec(
-        vec![service_spec(&net, 0, &["b1", "b2"], "").expect("service")],
-        &fast_publish_yaml("10m"),
-    );
+    let (mut net, main, mut spec) = start_two_of_three(&p).expect("network");
     let mut of = net.spawn_onionfront(&spec).expect("spawn onionfront");
     let first =
         wait_published(&mut of, &main, &["b1", "b2"], Duration::from_secs(240)).expect("published");
@@ -53,12 +44,7 @@ fn hsdir_down_upload_retried_and_reported_others_accept() {
 
     // A republication: add b3 (SIGHUP). Its uploads go to the HSDirs of onionfront's consensus,
     // which still lists the stopped relay.
-    let added = net
-        .instance_spec(net.backend_index("b3").expect("b3"))
-        .expect("spec");
-    spec.services[0].instances.push(added);
-    net.write_onionfront_config(&spec).expect("write config");
-    of.sighup().expect("SIGHUP");
+    add_backend_and_reload(&net, &mut spec, "b3", None, &mut of).expect("add b3 (SIGHUP)");
     let t = p.elapsed();
     let seen = of
         .wait_status_until(

@@ -4,8 +4,8 @@
 //! network of 8 relays. A descriptor lists at most one intro point per relay, so
 //! not every backend fits in one descriptor: this exercises the distinct-descriptors mode. No
 //! published descriptor has more than 20 intro points, and every backend is reached by some
-//! client (NEWNYM between rounds: each lookup fetches from a random HSDir, so each of the
-//! distinct descriptors is seen).
+//! client: each distinct descriptor is fetched from an HSDir that holds it and decoded, and
+//! requests through the main address reach every backend.
 //!
 //! Run alone with `cargo test -p onionfront-e2e --test many_backends -- --nocapture`.
 
@@ -26,8 +26,6 @@ use onionfront_e2e::{Network, NetworkOptions};
 const N: usize = 12;
 /// C tor's limit of intro points in one descriptor (clients reject more).
 const MAX_INTRO_POINTS: u64 = 20;
-/// Main descriptor fetches (each from a random HSDir) to see the distinct descriptors.
-const FETCHES: usize = 5;
 
 #[test]
 fn many_backends_distinct_descriptors_reach_all() {
@@ -44,16 +42,16 @@ fn many_backends_distinct_descriptors_reach_all() {
         &fast_publish_yaml("10m"),
     );
     let mut of = net.spawn_onionfront(&spec).expect("spawn onionfront");
-    let view = wait_published(&mut of, &main, &refs, Duration::from_secs(300)).expect("published");
+    let first = wait_published(&mut of, &main, &refs, Duration::from_secs(300)).expect("published");
     let st = of.status_json().expect("status");
     p.say(format!("published: {}", status::summary(&st)));
-    for i in &view.instances {
+    for i in &first.instances {
         p.say(format!(
             "  {}: {} ({}), {} intro points published",
             i.name, i.health, i.reason, i.intro_points_published
         ));
     }
-    for per in &view.periods {
+    for per in &first.periods {
         p.say(format!(
             "period {}: {} intro points in {} descriptors, HSDirs per descriptor: {:?}",
             per.time_period,
@@ -89,8 +87,21 @@ fn many_backends_distinct_descriptors_reach_all() {
     net.avoid_time_period_rotation(Duration::from_secs(180), Duration::from_secs(45))
         .expect("wait");
 
-    // Independent of the status: the descriptors C tor clients fetch (each fetch after a NEWNYM
-    // goes to a random responsible HSDir), decoded, mapped to backends by intro point auth key.
+    // Independent of the status: what the HSDirs serve. For the current period (the one clients
+    // look up), each distinct descriptor is fetched by a C tor client from an HSDir the status
+    // says holds it (`HSFETCH ... SERVER=`), decoded, and mapped to backends by intro point auth
+    // key.
+    let view = wait_published(&mut of, &main, &refs, Duration::from_secs(300)).expect("published");
+    let tp = net.current_time_period();
+    let per = view
+        .period(tp)
+        .unwrap_or_else(|| panic!("no status for the current period {tp}: {view:?}"));
+    assert!(
+        per.descriptors >= 2,
+        "period {tp}: {N} backends on {routers} relays need distinct descriptors (one intro point \
+         per relay and descriptor), the daemon built {}",
+        per.descriptors
+    );
     let client = net.client().expect("client");
     let backends: Vec<(String, Decoded)> = names
         .iter()
@@ -102,21 +113,24 @@ fn many_backends_distinct_descriptors_reach_all() {
             (n.clone(), d)
         })
         .collect();
-    let mut seen: Vec<Vec<[u8; 32]>> = Vec::new();
     let mut covered: BTreeSet<String> = BTreeSet::new();
-    for i in 0..FETCHES {
-        let main_desc = hsdesc::fetch(client, &main, true, Duration::from_secs(120))
-            .expect("fetch the main descriptor");
-        let mut keys: Vec<[u8; 32]> = main_desc.intro_points.iter().map(|p| p.auth_key).collect();
-        keys.sort_unstable();
+    let mut revisions = BTreeSet::new();
+    for d in 0..per.descriptors {
+        let hsdir = per
+            .hsdirs
+            .iter()
+            .find(|h| h.descriptor == d)
+            .unwrap_or_else(|| panic!("descriptor {d} is on no HSDir: {:?}", per.hsdirs));
+        let main_desc = hsdesc::fetch_from(client, &main, &hsdir.hsdir, Duration::from_secs(120))
+            .unwrap_or_else(|e| panic!("fetch descriptor {d} from {}: {e:#}", hsdir.hsdir));
         let owners = hsdesc::owners(&main_desc, &backends);
-        let mut per: BTreeMap<&str, usize> = BTreeMap::new();
+        let mut per_backend: BTreeMap<&str, usize> = BTreeMap::new();
         for o in &owners {
-            *per.entry(o.unwrap_or("?")).or_default() += 1;
+            *per_backend.entry(o.unwrap_or("?")).or_default() += 1;
         }
         p.say(format!(
-            "fetch {}: revision {}, {} intro points, per backend {per:?}",
-            i + 1,
+            "descriptor {d} from {}: revision {}, {} intro points, per backend {per_backend:?}",
+            hsdir.hsdir,
             main_desc.revision,
             main_desc.intro_points.len()
         ));
@@ -129,25 +143,23 @@ fn many_backends_distinct_descriptors_reach_all() {
             hsdesc::one_per_relay(&main_desc),
             "a served descriptor lists two intro points on one relay"
         );
+        assert!(
+            owners.iter().all(Option::is_some),
+            "descriptor {d} lists intro points of no backend: {per_backend:?}"
+        );
         covered.extend(owners.iter().flatten().map(|s| s.to_string()));
-        if !seen.contains(&keys) {
-            seen.push(keys);
-        }
+        revisions.insert(main_desc.revision);
     }
+    assert_eq!(
+        revisions.len() as u64,
+        per.descriptors,
+        "each descriptor is a separate build with its own revision counter"
+    );
     let missing: Vec<&String> = names.iter().filter(|n| !covered.contains(*n)).collect();
     p.say(format!(
-        "{} distinct descriptors seen in {FETCHES} fetches; backends in none of them: {missing:?}",
-        seen.len()
+        "{} distinct descriptors served; backends in none of them: {missing:?}",
+        per.descriptors
     ));
-    for per in &view.periods {
-        assert!(
-            per.descriptors >= 2,
-            "period {}: {N} backends on {routers} relays need distinct descriptors (one intro \
-             point per relay and descriptor), the daemon built {}",
-            per.time_period,
-            per.descriptors
-        );
-    }
     assert!(
         missing.is_empty(),
         "backends without an intro point in any served descriptor: {missing:?}"

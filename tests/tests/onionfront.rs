@@ -22,8 +22,8 @@ use onionfront_e2e::config::ConfigSpec;
 use onionfront_e2e::hsdesc::{self, Decoded};
 use onionfront_e2e::reach::{get_eventually, get_n, reach_all};
 use onionfront_e2e::scenario::{
-    FAST_HEALTH_CHECK_YAML, HEALTH_CHECK_BOUND, Progress, config_spec, fast_publish_yaml,
-    service_spec, wait_published,
+    FAST_HEALTH_CHECK_YAML, HEALTH_CHECK_BOUND, Progress, add_backend_and_reload, config_spec,
+    fast_publish_yaml, service_spec, wait_published,
 };
 use onionfront_e2e::status::{self, ServiceView};
 use onionfront_e2e::{Network, NetworkOptions, Onionfront};
@@ -281,15 +281,7 @@ fn scenario_reload(r: &mut Run) {
     let b_before = r.status_b();
     let pid = r.of.pid();
     let reloaded_before = r.of.current_log().matches("configuration reloaded").count();
-    let added = r
-        .net
-        .instance_spec(r.net.backend_index(ADDED).expect("index"))
-        .expect("spec");
-    r.spec.services[0].instances.push(added);
-    r.net
-        .write_onionfront_config(&r.spec)
-        .expect("write config");
-    r.of.sighup().expect("SIGHUP");
+    add_backend_and_reload(&r.net, &mut r.spec, ADDED, None, &mut r.of).expect("add (SIGHUP)");
     let t = r.p.elapsed();
     let view = wait_published(
         &mut r.of,

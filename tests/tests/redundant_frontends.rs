@@ -12,23 +12,14 @@ use std::time::{Duration, Instant};
 
 use onionfront_e2e::reach::{fetched_revision, reach_all};
 use onionfront_e2e::scenario::{
-    Progress, config_spec, fast_publish_yaml, service_spec, wait_published,
+    Progress, add_backend_and_reload, start_two_of_three, wait_published,
 };
 use onionfront_e2e::status;
-use onionfront_e2e::{Network, NetworkOptions};
 
 #[test]
 fn redundant_frontends_survivor_keeps_service_up() {
     let p = Progress::start();
-    let mut net =
-        Network::start(NetworkOptions::with_backends(["b1", "b2", "b3"])).expect("network");
-    eprint!("{}", net.describe());
-    p.say("network ready");
-    let main = net.main_keys[0].address.clone();
-    let mut spec = config_spec(
-        vec![service_spec(&net, 0, &["b1", "b2"], "").expect("service")],
-        &fast_publish_yaml("10m"),
-    );
+    let (mut net, main, mut spec) = start_two_of_three(&p).expect("network");
     let mut first = net.spawn_onionfront(&spec).expect("spawn first");
     let mut second = net
         .spawn_onionfront_in(&spec, "onionfront-2")
@@ -75,13 +66,8 @@ fn redundant_frontends_survivor_keeps_service_up() {
 
     // Republish trigger on the survivor: add b3.
     let before = status::service(&second.status_json().expect("status"), &main).expect("svc");
-    let added = net
-        .instance_spec(net.backend_index("b3").expect("b3"))
-        .expect("spec");
-    spec.services[0].instances.push(added);
-    net.write_onionfront_config_in(&spec, "onionfront-2")
-        .expect("write config");
-    second.sighup().expect("SIGHUP");
+    add_backend_and_reload(&net, &mut spec, "b3", Some("onionfront-2"), &mut second)
+        .expect("add b3 (SIGHUP)");
     let t = p.elapsed();
     let after = wait_published(
         &mut second,

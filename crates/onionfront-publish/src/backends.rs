@@ -4,6 +4,7 @@
 //! A backend shared by several services has one [`BackendState`] (it is fetched once); health
 //! checks are per service and port, since services may probe different ports.
 
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use onionfront_core::OnionAddress;
@@ -11,6 +12,7 @@ use onionfront_core::descriptor::{BackendTracker, Liveness, Observation, Validat
 use tokio::time::Instant;
 
 use crate::backoff::Backoff;
+use crate::fetch::KnownText;
 
 /// First retry after a failed fetch round of a backend.
 const FETCH_RETRY_FLOOR: Duration = Duration::from_secs(15);
@@ -38,6 +40,8 @@ pub(crate) struct BackendState {
     pub(crate) last_received: Option<SystemTime>,
     /// When the intro point set last changed.
     pub(crate) intro_set_modified: Option<SystemTime>,
+    /// The last descriptor text accepted (so the same text is not validated again).
+    pub(crate) last_text: Option<Arc<KnownText>>,
 }
 
 impl BackendState {
@@ -54,18 +58,23 @@ impl BackendState {
             last_fetch: None,
             last_received: None,
             intro_set_modified: None,
+            last_text: None,
         }
     }
 
     /// Record a validated descriptor. Returns whether the intro point set changed.
     pub(crate) fn record_descriptor(
         &mut self,
-        desc: ValidatedDescriptor,
+        known: Arc<KnownText>,
         now: SystemTime,
     ) -> Result<(Observation, bool), String> {
         let before = self.tracker.latest().map(intro_keys);
-        let after = intro_keys(&desc);
-        let observation = self.tracker.observe(desc, now).map_err(|e| e.to_string())?;
+        let after = intro_keys(&known.desc);
+        let observation = self
+            .tracker
+            .observe(known.desc.clone(), now)
+            .map_err(|e| e.to_string())?;
+        self.last_text = Some(known);
         self.last_received = Some(now);
         let changed = before.as_ref() != Some(&after);
         if changed {
@@ -93,12 +102,13 @@ impl BackendState {
         self.tracker.liveness(now, stale_after)
     }
 
-    /// Revision counter already seen for `period` (so older copies can be skipped).
-    pub(crate) fn latest_for_period(&self, interval_num: u64) -> Option<u64> {
-        self.tracker
-            .latest()
-            .filter(|d| d.period.interval_num() == interval_num)
-            .map(|d| d.revision)
+    /// The last descriptor accepted for `period` (so older copies can be skipped and the same
+    /// text is not validated again).
+    pub(crate) fn known_for_period(&self, interval_num: u64) -> Option<Arc<KnownText>> {
+        self.last_text
+            .as_ref()
+            .filter(|k| k.desc.period.interval_num() == interval_num)
+            .cloned()
     }
 }
 

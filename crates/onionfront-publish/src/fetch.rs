@@ -1,8 +1,15 @@
 //! One fetch of one backend's descriptor: ask its responsible HSDirs in random order until one
 //! answers with a descriptor that validates (and is not older than one already seen).
+//!
+//! Most fetches return the very descriptor fetched last time (backends republish every hour or
+//! so): a text byte-identical to the last validated one (same SHA3-256) is not parsed and
+//! verified again; only its expiry is checked.
 
 use std::sync::Arc;
 use std::time::Duration;
+
+use digest::Digest;
+use tor_llcrypto::d::Sha3_256;
 
 use onionfront_core::OnionAddress;
 use onionfront_core::descriptor::{ValidatedDescriptor, validate_backend_descriptor};
@@ -11,6 +18,20 @@ use tracing::debug;
 
 use crate::network::{Directory, HsDirId, NetError, Network};
 
+/// The last descriptor text of a backend that validated, and what it validated to.
+#[derive(Debug)]
+pub(crate) struct KnownText {
+    /// SHA3-256 of the text.
+    pub(crate) digest: [u8; 32],
+    /// The validated descriptor.
+    pub(crate) desc: ValidatedDescriptor,
+}
+
+/// SHA3-256 of a descriptor text.
+fn text_digest(text: &str) -> [u8; 32] {
+    Sha3_256::digest(text.as_bytes()).into()
+}
+
 /// The outcome of one fetch.
 #[derive(Debug)]
 pub(crate) struct FetchOutcome {
@@ -18,28 +39,30 @@ pub(crate) struct FetchOutcome {
     pub(crate) address: OnionAddress,
     /// The period fetched for.
     pub(crate) period: PeriodParams,
-    /// The descriptor and the HSDir that served it, or why every HSDir failed.
-    pub(crate) result: Result<(ValidatedDescriptor, HsDirId), String>,
+    /// The descriptor (with the digest of its text) and the HSDir that served it, or why every
+    /// HSDir failed.
+    pub(crate) result: Result<(Arc<KnownText>, HsDirId), String>,
 }
 
 /// Fetch `address`'s descriptor for the directory's current period.
 ///
-/// `seen_revision` is the highest revision already accepted for that period: an HSDir serving
-/// an older copy is skipped like one serving garbage.
+/// `known` is the last descriptor accepted: an HSDir serving an older copy for the same period
+/// is skipped like one serving garbage, and the same text again is not validated again.
 pub(crate) async fn fetch_backend<N: Network>(
     net: Arc<N>,
     dir: Arc<dyn Directory>,
     address: OnionAddress,
-    seen_revision: Option<u64>,
+    known: Option<Arc<KnownText>>,
     attempt_timeout: Duration,
 ) -> FetchOutcome {
     let period = dir.current_period();
+    let known = known.filter(|k| k.desc.period.interval_num() == period.interval_num());
     let result = fetch_inner(
         &*net,
         &*dir,
         address,
         &period,
-        seen_revision,
+        known.as_ref(),
         attempt_timeout,
     )
     .await;
@@ -55,9 +78,10 @@ async fn fetch_inner<N: Network>(
     dir: &dyn Directory,
     address: OnionAddress,
     period: &PeriodParams,
-    seen_revision: Option<u64>,
+    known: Option<&Arc<KnownText>>,
     attempt_timeout: Duration,
-) -> Result<(ValidatedDescriptor, HsDirId), String> {
+) -> Result<(Arc<KnownText>, HsDirId), String> {
+    let seen_revision = known.map(|k| k.desc.revision);
     let key = address.hs_id_key().map_err(|e| e.to_string())?;
     let (blinded, _subcredential) = key
         .compute_blinded_key(period.time_period)
@@ -82,6 +106,13 @@ async fn fetch_inner<N: Network>(
                 continue;
             }
         };
+        let digest = text_digest(&text);
+        if let Some(k) = known
+            && k.digest == digest
+            && net.now() < k.desc.valid_until
+        {
+            return Ok((Arc::clone(k), hsdir)); // the same bytes validated before
+        }
         match validate_backend_descriptor(&text, &address, period, net.now()) {
             Ok(desc) => {
                 if let Some(seen) = seen_revision
@@ -93,7 +124,7 @@ async fn fetch_inner<N: Network>(
                     ));
                     continue;
                 }
-                return Ok((desc, hsdir));
+                return Ok((Arc::new(KnownText { digest, desc }), hsdir));
             }
             Err(rejection) => {
                 debug!(backend = %address.short(), %hsdir, %rejection, "descriptor rejected");
@@ -124,6 +155,41 @@ fn summarize(failures: &[String]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fake::FakeNetwork;
+
+    #[tokio::test(start_paused = true)]
+    async fn the_same_text_is_not_validated_again() {
+        let net = FakeNetwork::new(8, 1440);
+        let backend = net.add_backend(1, 3);
+        let t = Duration::from_secs(10);
+        let fetch = |known: Option<Arc<KnownText>>| {
+            let (net, dir) = (Arc::clone(&net), net.snapshot() as Arc<dyn Directory>);
+            async move {
+                let out = fetch_backend(net, dir, backend, known, t).await;
+                out.result.expect("fetched").0
+            }
+        };
+        let first = fetch(None).await;
+        assert_eq!(first.desc.intro_points.len(), 3);
+        // Same text: the validated descriptor is reused as it is.
+        let again = fetch(Some(Arc::clone(&first))).await;
+        assert!(Arc::ptr_eq(&first, &again));
+        // Same text, but what is known has another digest: validated afresh, same result.
+        let other = Arc::new(KnownText {
+            digest: [0; 32],
+            desc: first.desc.clone(),
+        });
+        let fresh = fetch(Some(Arc::clone(&other))).await;
+        assert!(!Arc::ptr_eq(&other, &fresh));
+        assert_eq!(fresh.digest, first.digest);
+        assert_eq!(fresh.desc.revision, first.desc.revision);
+        // The backend republishes: a new text, validated, with a higher revision.
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        net.publish_backend(backend);
+        let newer = fetch(Some(Arc::clone(&first))).await;
+        assert_ne!(newer.digest, first.digest);
+        assert!(newer.desc.revision > first.desc.revision);
+    }
 
     #[test]
     fn summary_counts_reasons() {

@@ -153,6 +153,7 @@ pub fn spawn<N: Network>(net: Arc<N>, spec: SchedulerSpec) -> SchedulerHandle {
         counters: Counters::default(),
         last_recheck: now,
         last_status: None,
+        status_stale: true,
     };
     scheduler.apply_spec(spec.services, now);
     let join = tokio::spawn(scheduler.run(command_rx, events_rx));
@@ -198,6 +199,8 @@ pub(crate) struct Scheduler<N: Network> {
     last_recheck: Instant,
     /// When the status was last rebuilt.
     last_status: Option<Instant>,
+    /// Something the status shows may have changed since it was last rebuilt.
+    status_stale: bool,
 }
 
 impl<N: Network> Scheduler<N> {
@@ -212,6 +215,9 @@ impl<N: Network> Scheduler<N> {
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         let mut dir_wait: Option<DirectoryFuture> = Some(self.directory_future(Duration::ZERO));
         loop {
+            // Whether this turn may have changed what the status shows (a quiet tick does not:
+            // rebuilding the report every second is most of an idle daemon's CPU).
+            let mut touched = true;
             tokio::select! {
                 cmd = commands.recv() => match cmd {
                     Some(Command::Reload(spec, reply)) => {
@@ -242,18 +248,22 @@ impl<N: Network> Scheduler<N> {
                     }
                 }
                 Some(event) = events.recv() => self.on_event(event),
-                _ = tick.tick() => self.on_tick(),
+                _ = tick.tick() => touched = self.on_tick(),
             }
             if self.dirty {
                 self.publish_check();
+                touched = true;
             }
+            self.status_stale |= touched;
             let now = Instant::now();
-            if self
-                .last_status
-                .is_none_or(|t| now.duration_since(t) >= STATUS_MIN_INTERVAL)
+            if self.status_stale
+                && self
+                    .last_status
+                    .is_none_or(|t| now.duration_since(t) >= STATUS_MIN_INTERVAL)
             {
                 self.update_status();
                 self.last_status = Some(now);
+                self.status_stale = false;
             }
         }
     }
@@ -302,11 +312,12 @@ impl<N: Network> Scheduler<N> {
         }
         self.dir = Some(dir);
         self.dirty = true;
-        self.on_tick();
+        let _ = self.on_tick();
     }
 
-    /// Timers: start due fetches and probes; see whether a refresh is due.
-    fn on_tick(&mut self) {
+    /// Timers: start due fetches and probes; see whether a refresh is due. Returns whether
+    /// anything was started or marked for a publication check.
+    fn on_tick(&mut self) -> bool {
         while let Some(done) = self.tasks.try_join_next() {
             if let Err(e) = done
                 && e.is_panic()
@@ -315,11 +326,10 @@ impl<N: Network> Scheduler<N> {
             }
         }
         let Some(dir) = self.dir.clone() else {
-            return;
+            return false;
         };
         let now = Instant::now();
-        self.start_due_fetches(&dir, now);
-        self.start_due_probes(now);
+        let started = self.start_due_fetches(&dir, now) + self.start_due_probes(now);
         if now.duration_since(self.last_recheck) >= LIVENESS_RECHECK {
             self.last_recheck = now;
             self.dirty = true;
@@ -327,10 +337,12 @@ impl<N: Network> Scheduler<N> {
         if self.refresh_due(now) || self.startup_deadline.is_some_and(|d| now >= d) {
             self.dirty = true;
         }
+        started > 0 || self.dirty
     }
 
-    /// Start fetches that are due (bounded concurrency).
-    fn start_due_fetches(&mut self, dir: &Arc<dyn Directory>, now: Instant) {
+    /// Start fetches that are due (bounded concurrency); returns how many were started.
+    fn start_due_fetches(&mut self, dir: &Arc<dyn Directory>, now: Instant) -> usize {
+        let mut started = 0;
         let period = dir.current_period().interval_num();
         let timeout = self.publish.hsdir_timeout;
         for b in self.backends.values_mut() {
@@ -342,20 +354,23 @@ impl<N: Network> Scheduler<N> {
             }
             b.fetching = true;
             self.fetches_running += 1;
+            started += 1;
             let net = Arc::clone(&self.net);
             let dir = Arc::clone(dir);
             let tx = self.events_tx.clone();
             let address = b.address;
-            let seen = b.latest_for_period(period);
+            let seen = b.known_for_period(period);
             self.tasks.spawn(async move {
                 let outcome = fetch_backend(net, dir, address, seen, timeout).await;
                 let _ = tx.send(Event::Fetched(outcome));
             });
         }
+        started
     }
 
-    /// Start health probes that are due.
-    fn start_due_probes(&mut self, now: Instant) {
+    /// Start health probes that are due; returns how many were started.
+    fn start_due_probes(&mut self, now: Instant) -> usize {
+        let mut started = 0;
         for service in &self.services {
             let Some(hc) = service.spec.health_check else {
                 continue;
@@ -370,6 +385,7 @@ impl<N: Network> Scheduler<N> {
                     continue;
                 }
                 state.probing = true;
+                started += 1;
                 let net = Arc::clone(&self.net);
                 let tx = self.events_tx.clone();
                 let (service_addr, backend_addr) = key;
@@ -393,6 +409,7 @@ impl<N: Network> Scheduler<N> {
                 });
             }
         }
+        started
     }
 
     /// Whether some period's republish interval has elapsed, or a postponed publication waits.
@@ -435,10 +452,10 @@ impl<N: Network> Scheduler<N> {
             Some(n) => format!("{n} ({})", b.address.short()),
             None => b.address.short(),
         };
-        let result = outcome.result.and_then(|(desc, hsdir)| {
-            let revision = desc.revision;
-            let n = desc.intro_points.len();
-            b.record_descriptor(desc, wall)
+        let result = outcome.result.and_then(|(known, hsdir)| {
+            let revision = known.desc.revision;
+            let n = known.desc.intro_points.len();
+            b.record_descriptor(known, wall)
                 .map(|(obs, changed)| (obs, changed, revision, n, hsdir))
         });
         // Only news can change the selection: an unchanged descriptor or another failure leaves
@@ -762,7 +779,7 @@ impl<N: Network> Scheduler<N> {
     fn reload(&mut self, spec: SchedulerSpec) -> ReloadSummary {
         self.publish = spec.publish;
         let summary = self.apply_spec(spec.services, Instant::now());
-        self.on_tick();
+        let _ = self.on_tick();
         summary
     }
 

@@ -12,8 +12,9 @@ use onionfront_core::descriptor::validate_backend_descriptor;
 use onionfront_core::testing;
 use onionfront_publish::fake::{Behaviour, FakeNetwork};
 use onionfront_publish::{
-    BackendSpec, Directory, Network, SchedulerSpec, ServiceSpec, StatusReport,
+    BackendSpec, Directory, Network, SchedulerHandle, SchedulerSpec, ServiceSpec, StatusReport,
 };
+use tokio::sync::watch;
 
 fn service(seed: u64, backends: &[OnionAddress]) -> ServiceSpec {
     let identity = testing::fake_identity(seed);
@@ -40,6 +41,27 @@ fn publish_config() -> PublishConfig {
         fetch_interval: Duration::from_secs(120),
         hsdir_timeout: Duration::from_secs(30),
         ..PublishConfig::default()
+    }
+}
+
+/// Start the scheduler on `net`; returns its handle and status feed.
+fn start(
+    net: &Arc<FakeNetwork>,
+    publish: PublishConfig,
+    services: Vec<ServiceSpec>,
+) -> (SchedulerHandle, watch::Receiver<StatusReport>) {
+    let handle = onionfront_publish::spawn(Arc::clone(net), SchedulerSpec { publish, services });
+    let rx = handle.status();
+    (handle, rx)
+}
+
+/// A health check on port 80 every 30 s, 10 s per probe, down after `failures` failures.
+fn health_check(failures: u32) -> HealthCheckConfig {
+    HealthCheckConfig {
+        port: 80,
+        interval: Duration::from_secs(30),
+        failures,
+        timeout: Duration::from_secs(10),
     }
 }
 
@@ -131,14 +153,7 @@ async fn publishes_both_periods_to_every_hsdir_with_two_intro_points_per_backend
     let net = FakeNetwork::new(12, 1440);
     let backends: Vec<_> = (1..=3).map(|s| net.add_backend(s, 3)).collect();
     let svc = service(100, &backends);
-    let handle = onionfront_publish::spawn(
-        Arc::clone(&net),
-        SchedulerSpec {
-            publish: publish_config(),
-            services: vec![svc.clone()],
-        },
-    );
-    let mut rx = handle.status();
+    let (handle, mut rx) = start(&net, publish_config(), vec![svc.clone()]);
     let status = wait_status(&mut rx, Duration::from_secs(120), fully_published).await;
     let s = &status.services[0];
     assert_eq!(s.state, "published");
@@ -174,14 +189,7 @@ async fn nothing_changes_nothing_is_uploaded_until_the_republish_interval() {
     let net = FakeNetwork::new(8, 1440);
     let backends: Vec<_> = (1..=2).map(|s| net.add_backend(s, 3)).collect();
     let svc = service(100, &backends);
-    let handle = onionfront_publish::spawn(
-        Arc::clone(&net),
-        SchedulerSpec {
-            publish: publish_config(),
-            services: vec![svc],
-        },
-    );
-    let mut rx = handle.status();
+    let (handle, mut rx) = start(&net, publish_config(), vec![svc]);
     wait_status(&mut rx, Duration::from_secs(120), fully_published).await;
     let first = net.uploads().len();
     assert_eq!(first, 16, "2 periods x 8 HSDirs");
@@ -207,14 +215,7 @@ async fn rotated_intro_points_trigger_a_republish() {
     let net = FakeNetwork::new(8, 1440);
     let backends: Vec<_> = (1..=2).map(|s| net.add_backend(s, 2)).collect();
     let svc = service(100, &backends);
-    let handle = onionfront_publish::spawn(
-        Arc::clone(&net),
-        SchedulerSpec {
-            publish: publish_config(),
-            services: vec![svc.clone()],
-        },
-    );
-    let mut rx = handle.status();
+    let (handle, mut rx) = start(&net, publish_config(), vec![svc.clone()]);
     wait_status(&mut rx, Duration::from_secs(120), fully_published).await;
     run_for(Duration::from_secs(10)).await;
     net.rotate_intro_points(backends[0], 77, 2);
@@ -246,20 +247,8 @@ async fn health_check_drops_a_dead_backend_promptly_and_brings_it_back() {
     let net = FakeNetwork::new(8, 1440);
     let backends: Vec<_> = (1..=3).map(|s| net.add_backend(s, 2)).collect();
     let mut svc = service(100, &backends);
-    svc.health_check = Some(HealthCheckConfig {
-        port: 80,
-        interval: Duration::from_secs(30),
-        failures: 3,
-        timeout: Duration::from_secs(10),
-    });
-    let handle = onionfront_publish::spawn(
-        Arc::clone(&net),
-        SchedulerSpec {
-            publish: publish_config(),
-            services: vec![svc.clone()],
-        },
-    );
-    let mut rx = handle.status();
+    svc.health_check = Some(health_check(3));
+    let (handle, mut rx) = start(&net, publish_config(), vec![svc.clone()]);
     wait_status(&mut rx, Duration::from_secs(120), fully_published).await;
     net.set_backend_alive(backends[1], false);
     let killed_at = tokio::time::Instant::now();
@@ -310,21 +299,9 @@ async fn a_backend_dead_at_startup_is_never_published() {
     let backends: Vec<_> = (1..=3).map(|s| net.add_backend(s, 2)).collect();
     net.set_backend_alive(backends[1], false);
     let mut svc = service(100, &backends);
-    svc.health_check = Some(HealthCheckConfig {
-        port: 80,
-        interval: Duration::from_secs(30),
-        failures: 3,
-        timeout: Duration::from_secs(10),
-    });
+    svc.health_check = Some(health_check(3));
     let started = tokio::time::Instant::now();
-    let handle = onionfront_publish::spawn(
-        Arc::clone(&net),
-        SchedulerSpec {
-            publish: publish_config(),
-            services: vec![svc.clone()],
-        },
-    );
-    let mut rx = handle.status();
+    let (handle, mut rx) = start(&net, publish_config(), vec![svc.clone()]);
     let s = wait_status(&mut rx, Duration::from_secs(120), fully_published).await;
     let took = started.elapsed();
     assert!(
@@ -394,20 +371,8 @@ async fn all_backends_down_keeps_the_last_descriptor() {
     let net = FakeNetwork::new(8, 1440);
     let backends: Vec<_> = (1..=2).map(|s| net.add_backend(s, 2)).collect();
     let mut svc = service(100, &backends);
-    svc.health_check = Some(HealthCheckConfig {
-        port: 80,
-        interval: Duration::from_secs(30),
-        failures: 2,
-        timeout: Duration::from_secs(10),
-    });
-    let handle = onionfront_publish::spawn(
-        Arc::clone(&net),
-        SchedulerSpec {
-            publish: publish_config(),
-            services: vec![svc.clone()],
-        },
-    );
-    let mut rx = handle.status();
+    svc.health_check = Some(health_check(2));
+    let (handle, mut rx) = start(&net, publish_config(), vec![svc.clone()]);
     wait_status(&mut rx, Duration::from_secs(120), fully_published).await;
     for b in &backends {
         net.set_backend_alive(*b, false);
@@ -448,14 +413,7 @@ async fn failed_hsdirs_are_retried_with_backoff_until_they_accept() {
     let (refusing, hanging) = (hsdirs[0], hsdirs[1]);
     net.set_behaviour(refusing, Behaviour::Refuse(503));
     net.set_behaviour(hanging, Behaviour::Hang);
-    let handle = onionfront_publish::spawn(
-        Arc::clone(&net),
-        SchedulerSpec {
-            publish: publish_config(),
-            services: vec![svc.clone()],
-        },
-    );
-    let mut rx = handle.status();
+    let (handle, mut rx) = start(&net, publish_config(), vec![svc.clone()]);
     // Others accept; the two faulty ones are retried, reported as such.
     let s = wait_status(&mut rx, Duration::from_secs(600), |s| {
         let Some(svc) = s.services.first() else {
@@ -599,14 +557,7 @@ async fn revision_counters_strictly_increase_per_hsdir_and_period() {
     let net = FakeNetwork::new(8, 1440);
     let backends: Vec<_> = (1..=2).map(|s| net.add_backend(s, 3)).collect();
     let svc = service(100, &backends);
-    let handle = onionfront_publish::spawn(
-        Arc::clone(&net),
-        SchedulerSpec {
-            publish: publish_config(),
-            services: vec![svc.clone()],
-        },
-    );
-    let mut rx = handle.status();
+    let (handle, mut rx) = start(&net, publish_config(), vec![svc.clone()]);
     wait_status(&mut rx, Duration::from_secs(120), fully_published).await;
     // Force many quick republications: intro point rotations every 10 s.
     for i in 0..6 {
@@ -636,14 +587,7 @@ async fn reload_adds_a_backend_without_republishing_unchanged_services() {
     let backends: Vec<_> = (1..=3).map(|s| net.add_backend(s, 2)).collect();
     let svc_a = service(100, &backends[..1]);
     let svc_b = service(200, &backends[1..2]);
-    let handle = onionfront_publish::spawn(
-        Arc::clone(&net),
-        SchedulerSpec {
-            publish: publish_config(),
-            services: vec![svc_a.clone(), svc_b.clone()],
-        },
-    );
-    let mut rx = handle.status();
+    let (handle, mut rx) = start(&net, publish_config(), vec![svc_a.clone(), svc_b.clone()]);
     wait_status(&mut rx, Duration::from_secs(120), fully_published).await;
     let blind_b: Vec<[u8; 32]> = net
         .snapshot()
