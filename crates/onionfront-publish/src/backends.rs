@@ -11,6 +11,8 @@ use onionfront_core::OnionAddress;
 use onionfront_core::descriptor::{BackendTracker, Liveness, Observation, ValidatedDescriptor};
 use tokio::time::Instant;
 
+use onionfront_core::config::HealthCheckConfig;
+
 use crate::backoff::Backoff;
 use crate::fetch::KnownText;
 
@@ -147,6 +149,8 @@ pub(crate) struct HealthState {
     pub(crate) next_probe: Instant,
     /// Last probe time and error.
     pub(crate) last_probe: Option<(SystemTime, Option<String>)>,
+    /// When the check started (service start, or the backend added on reload).
+    pub(crate) since: Instant,
 }
 
 impl HealthState {
@@ -159,6 +163,7 @@ impl HealthState {
             probing: false,
             next_probe: now,
             last_probe: None,
+            since: now,
         }
     }
 
@@ -191,6 +196,13 @@ impl HealthState {
 }
 
 impl HealthState {
+    /// Whether the backend waits for its first verdict before being published: no verdict
+    /// yet, and less than [`verdict_grace`] since the check started (after that, a check that
+    /// cannot conclude does not keep a backend out).
+    pub(crate) fn pending(&self, now: Instant, hc: &HealthCheckConfig) -> bool {
+        !self.known && now < self.since + verdict_grace(hc)
+    }
+
     /// Delay before the next probe: `interval`, or at most [`UNKNOWN_RETRY`] while no verdict
     /// exists yet (a backend dead at startup is then known within seconds, not `failures ×
     /// interval`).
@@ -201,6 +213,15 @@ impl HealthState {
             interval.min(UNKNOWN_RETRY)
         }
     }
+}
+
+/// How long a backend without a health verdict is kept out of the descriptors: long enough
+/// for `failures` probes that each time out, retried every [`UNKNOWN_RETRY`], plus a margin;
+/// at least 90 s.
+pub(crate) fn verdict_grace(hc: &HealthCheckConfig) -> Duration {
+    let retry = hc.interval.min(UNKNOWN_RETRY);
+    let probes = (hc.timeout + retry).saturating_mul(hc.failures.max(1));
+    (probes + Duration::from_secs(30)).max(Duration::from_secs(90))
 }
 
 /// Probe retry while a backend's health is unknown.
@@ -216,6 +237,16 @@ mod tests {
         let t = SystemTime::UNIX_EPOCH;
         let interval = Duration::from_secs(30);
         assert!(!h.known);
+        let hc = HealthCheckConfig {
+            port: 80,
+            interval,
+            failures: 3,
+            timeout: Duration::from_secs(30),
+        };
+        // 3 probes timing out after 30 s, 5 s apart, + 30 s: 135 s.
+        assert_eq!(verdict_grace(&hc), Duration::from_secs(135));
+        assert!(h.pending(h.since, &hc));
+        assert!(!h.pending(h.since + Duration::from_secs(135), &hc));
         assert_eq!(h.next_delay(interval), UNKNOWN_RETRY);
         assert!(!h.record(Err("x".into()), 3, t));
         assert!(!h.record(Err("x".into()), 3, t));
@@ -223,6 +254,7 @@ mod tests {
         assert!(h.record(Err("x".into()), 3, t));
         assert!(h.down);
         assert!(h.known);
+        assert!(!h.pending(h.since, &hc));
         assert_eq!(h.next_delay(interval), interval);
         assert!(!h.record(Err("x".into()), 3, t));
         assert!(h.record(Ok(()), 3, t));

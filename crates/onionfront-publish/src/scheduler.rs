@@ -604,10 +604,10 @@ impl<N: Network> Scheduler<N> {
             if !any_fetched || (!all_fetched && !startup_over && first) {
                 continue; // the first round is still running
             }
-            if first && !startup_over && self.health_pending(&spec, wall) {
+            if first && !startup_over && self.health_pending(&spec, wall, now) {
                 continue; // a health verdict is still missing (never publish a dead backend)
             }
-            let live = self.live_backends(&spec, wall);
+            let live = self.live_backends(&spec, wall, now);
             let service = &mut self.services[idx];
             service.live_backends = live.len();
             let wanted: HashSet<u64> = periods.iter().map(|p| p.interval_num()).collect();
@@ -661,17 +661,36 @@ impl<N: Network> Scheduler<N> {
 
     /// Whether a health check of `spec` has no verdict yet for a backend that is otherwise
     /// live (a first publication waits for it, within the startup grace).
-    fn health_pending(&self, spec: &ServiceSpec, wall: std::time::SystemTime) -> bool {
-        spec.health_check.is_some()
-            && spec.backends.iter().any(|b| {
-                self.backends
-                    .get(&b.address)
-                    .is_some_and(|s| s.liveness(wall, self.publish.stale_after) == Liveness::Live)
-                    && self
-                        .health
-                        .get(&(spec.address, b.address))
-                        .is_none_or(|h| !h.known)
-            })
+    fn health_pending(
+        &self,
+        spec: &ServiceSpec,
+        wall: std::time::SystemTime,
+        now: Instant,
+    ) -> bool {
+        spec.backends.iter().any(|b| {
+            self.backends
+                .get(&b.address)
+                .is_some_and(|s| s.liveness(wall, self.publish.stale_after) == Liveness::Live)
+                && self.health_gate(spec, b.address, now) == HealthGate::Pending
+        })
+    }
+
+    /// What the health check of `spec` says of `backend` (`Up` when there is none).
+    pub(crate) fn health_gate(
+        &self,
+        spec: &ServiceSpec,
+        backend: OnionAddress,
+        now: Instant,
+    ) -> HealthGate {
+        let Some(hc) = &spec.health_check else {
+            return HealthGate::Up;
+        };
+        match self.health.get(&(spec.address, backend)) {
+            None => HealthGate::Pending, // its first probe starts at the next tick
+            Some(h) if h.down => HealthGate::Down,
+            Some(h) if h.pending(now, hc) => HealthGate::Pending,
+            Some(_) => HealthGate::Up,
+        }
     }
 
     /// The backends of `spec` whose intro points may be published, with their intro points.
@@ -679,6 +698,7 @@ impl<N: Network> Scheduler<N> {
         &self,
         spec: &ServiceSpec,
         wall: std::time::SystemTime,
+        now: Instant,
     ) -> Vec<(BackendIntros, OnionAddress)> {
         let mut live = Vec::new();
         for b in &spec.backends {
@@ -688,12 +708,8 @@ impl<N: Network> Scheduler<N> {
             if state.liveness(wall, self.publish.stale_after) != Liveness::Live {
                 continue;
             }
-            if self
-                .health
-                .get(&(spec.address, b.address))
-                .is_some_and(|h| h.down)
-            {
-                continue;
+            if self.health_gate(spec, b.address, now) != HealthGate::Up {
+                continue; // down, or waiting for its first verdict
             }
             if let Some(desc) = state.tracker.latest() {
                 live.push((
@@ -795,6 +811,17 @@ impl<N: Network> Scheduler<N> {
             }
         });
     }
+}
+
+/// A backend's standing with its service's health check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum HealthGate {
+    /// No check, a successful last probe, or no verdict within the grace.
+    Up,
+    /// Failed `failures` probes in a row.
+    Down,
+    /// No verdict yet (kept out of the descriptors meanwhile).
+    Pending,
 }
 
 /// What [`publish_period`] needs from the scheduler.

@@ -3,7 +3,7 @@
 use onionfront_core::descriptor::Liveness;
 
 use crate::network::Network;
-use crate::scheduler::Scheduler;
+use crate::scheduler::{HealthGate, Scheduler};
 use crate::services::{PeriodState, ServiceState};
 use crate::status::{
     HealthCheckStatus, HsDirStatus, InstanceStatus, PeriodStatus, ServiceStatus, StatusReport,
@@ -25,6 +25,7 @@ pub(crate) fn build_report<N: Network>(s: &Scheduler<N>) -> StatusReport {
 
 fn service_status<N: Network>(s: &Scheduler<N>, svc: &ServiceState) -> ServiceStatus {
     let wall = s.net.now();
+    let now = tokio::time::Instant::now();
     let mut periods: Vec<&PeriodState> = svc.periods.values().collect();
     periods.sort_by_key(|p| p.period.interval_num());
     let attempt = |p: Option<&&PeriodState>| {
@@ -67,6 +68,14 @@ fn service_status<N: Network>(s: &Scheduler<N>, svc: &ServiceState) -> ServiceSt
                 )
             } else {
                 match liveness {
+                    Liveness::Live
+                        if s.health_gate(&svc.spec, b.address, now) == HealthGate::Pending =>
+                    {
+                        (
+                            "unknown".into(),
+                            "valid descriptor; waiting for the first health check verdict".into(),
+                        )
+                    }
                     Liveness::Live => (
                         "live".into(),
                         "valid descriptor, revision counter advancing".into(),

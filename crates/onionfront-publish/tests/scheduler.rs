@@ -630,3 +630,55 @@ async fn reload_adds_a_backend_without_republishing_unchanged_services() {
     );
     handle.shutdown().await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_backend_added_on_reload_waits_for_its_first_verdict() {
+    // With a health check, a backend added on SIGHUP is published once a probe succeeds; one
+    // that is dead when added is never published (its descriptor still validates).
+    let net = FakeNetwork::new(8, 1440);
+    let backends: Vec<_> = (1..=4).map(|s| net.add_backend(s, 2)).collect();
+    net.set_backend_alive(backends[3], false);
+    let mut svc = service(100, &backends[..2]);
+    svc.health_check = Some(health_check(3));
+    let (handle, mut rx) = start(&net, publish_config(), vec![svc.clone()]);
+    wait_status(&mut rx, Duration::from_secs(120), fully_published).await;
+    let mut svc2 = service(100, &backends);
+    svc2.health_check = svc.health_check;
+    handle
+        .reload(SchedulerSpec {
+            publish: publish_config(),
+            services: vec![svc2.clone()],
+        })
+        .await
+        .unwrap();
+    // Every status seen on the way: the dead one never has an intro point published.
+    let dead_published = std::cell::Cell::new(0);
+    let s = wait_status(&mut rx, Duration::from_secs(120), |s| {
+        let svc = &s.services[0];
+        if svc.instances.len() < 4 {
+            return false; // the status from before the reload
+        }
+        dead_published.set(
+            dead_published
+                .get()
+                .max(svc.instances[3].intro_points_published),
+        );
+        fully_published(s)
+            && svc.instances[2].intro_points_published == 2
+            && svc.instances[3].health == "down"
+            && svc.periods.iter().all(|p| p.intro_points == 6)
+    })
+    .await;
+    assert_eq!(dead_published.get(), 0, "the dead backend was published");
+    assert!(
+        s.services[0].instances[3]
+            .reason
+            .contains("health check failed 3 times")
+    );
+    let dead = backend_keys(4, 2);
+    for keys in published_intro_keys(&net, &svc2) {
+        assert_eq!(keys.len(), 6);
+        assert!(dead.iter().all(|k| !keys.contains(k)));
+    }
+    handle.shutdown().await;
+}
