@@ -12,9 +12,11 @@ use onionfront_core::descriptor::{BackendTracker, Liveness, Observation, Validat
 use tokio::time::Instant;
 
 use onionfront_core::config::HealthCheckConfig;
+use onionfront_core::period::PeriodParams;
+use tor_hscrypto::pk::HsBlindId;
 
 use crate::backoff::Backoff;
-use crate::fetch::KnownText;
+use crate::fetch::{KnownText, backend_blind_id};
 
 /// First retry after a failed fetch round of a backend.
 const FETCH_RETRY_FLOOR: Duration = Duration::from_secs(15);
@@ -44,6 +46,8 @@ pub(crate) struct BackendState {
     pub(crate) intro_set_modified: Option<SystemTime>,
     /// The last descriptor text accepted (so the same text is not validated again).
     pub(crate) last_text: Option<Arc<KnownText>>,
+    /// Its blinded id in the period last fetched for (period number, length, id).
+    blind_id: Option<(u64, u32, HsBlindId)>,
 }
 
 impl BackendState {
@@ -61,6 +65,7 @@ impl BackendState {
             last_received: None,
             intro_set_modified: None,
             last_text: None,
+            blind_id: None,
         }
     }
 
@@ -102,6 +107,22 @@ impl BackendState {
     /// Liveness from the descriptor history alone.
     pub(crate) fn liveness(&self, now: SystemTime, stale_after: Duration) -> Liveness {
         self.tracker.liveness(now, stale_after)
+    }
+
+    /// Its blinded id in `period` (blinding is computed once per period).
+    pub(crate) fn blind_id_for(&mut self, period: &PeriodParams) -> Result<HsBlindId, String> {
+        let key = (
+            period.interval_num(),
+            period.time_period.length().as_minutes(),
+        );
+        if let Some((n, len, id)) = self.blind_id
+            && (n, len) == key
+        {
+            return Ok(id);
+        }
+        let id = backend_blind_id(&self.address, period)?;
+        self.blind_id = Some((key.0, key.1, id));
+        Ok(id)
     }
 
     /// The last descriptor accepted for `period` (so older copies can be skipped and the same

@@ -259,6 +259,7 @@ impl FakeNetwork {
             now,
             period_minutes: inner.period_minutes,
             relays: inner.relays.iter().map(|(id, _)| *id).collect(),
+            rings: Mutex::new(HashMap::new()),
         })
     }
 
@@ -304,6 +305,9 @@ fn revision_of(text: &str) -> Option<u64> {
         .and_then(|v| v.trim().parse().ok())
 }
 
+/// A ring's key: blinded id and period number.
+type RingKey = ([u8; 32], u64);
+
 /// A consensus of the fake network.
 #[derive(Debug)]
 pub struct FakeDirectory {
@@ -311,6 +315,8 @@ pub struct FakeDirectory {
     now: SystemTime,
     period_minutes: u32,
     relays: Vec<HsDirId>,
+    /// Rings computed so far (blinded id, period number), like a real directory's index.
+    rings: Mutex<HashMap<RingKey, Vec<HsDirId>>>,
 }
 
 impl FakeDirectory {
@@ -327,6 +333,15 @@ impl FakeDirectory {
     }
 
     fn ring(&self, blind_id: &HsBlindId, period: TimePeriod) -> Vec<HsDirId> {
+        let key = (*blind_id.as_ref(), period.interval_num());
+        let mut rings = self.rings.lock().unwrap_or_else(|p| p.into_inner());
+        rings
+            .entry(key)
+            .or_insert_with(|| self.compute_ring(blind_id, period))
+            .clone()
+    }
+
+    fn compute_ring(&self, blind_id: &HsBlindId, period: TimePeriod) -> Vec<HsDirId> {
         let mut scored: Vec<([u8; 32], HsDirId)> = self
             .relays
             .iter()

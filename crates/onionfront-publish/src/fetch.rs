@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use digest::Digest;
+use tor_hscrypto::pk::HsBlindId;
 use tor_llcrypto::d::Sha3_256;
 
 use onionfront_core::OnionAddress;
@@ -44,31 +45,45 @@ pub(crate) struct FetchOutcome {
     pub(crate) result: Result<(Arc<KnownText>, HsDirId), String>,
 }
 
-/// Fetch `address`'s descriptor for the directory's current period.
+/// What to fetch: a backend's descriptor for a period, under its blinded id there.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct FetchTarget {
+    /// The backend.
+    pub(crate) address: OnionAddress,
+    /// The period (the directory's current one).
+    pub(crate) period: PeriodParams,
+    /// The backend's blinded id in that period (computed once per period by the caller).
+    pub(crate) blind_id: HsBlindId,
+}
+
+/// The blinded id of `address` in `period`.
+pub(crate) fn backend_blind_id(
+    address: &OnionAddress,
+    period: &PeriodParams,
+) -> Result<HsBlindId, String> {
+    let key = address.hs_id_key().map_err(|e| e.to_string())?;
+    let (blinded, _subcredential) = key
+        .compute_blinded_key(period.time_period)
+        .map_err(|e| format!("cannot blind {address}: {e}"))?;
+    Ok(blinded.id())
+}
+
+/// Fetch the descriptor of `target`.
 ///
 /// `known` is the last descriptor accepted: an HSDir serving an older copy for the same period
 /// is skipped like one serving garbage, and the same text again is not validated again.
 pub(crate) async fn fetch_backend<N: Network>(
     net: Arc<N>,
     dir: Arc<dyn Directory>,
-    address: OnionAddress,
+    target: FetchTarget,
     known: Option<Arc<KnownText>>,
     attempt_timeout: Duration,
 ) -> FetchOutcome {
-    let period = dir.current_period();
-    let known = known.filter(|k| k.desc.period.interval_num() == period.interval_num());
-    let result = fetch_inner(
-        &*net,
-        &*dir,
-        address,
-        &period,
-        known.as_ref(),
-        attempt_timeout,
-    )
-    .await;
+    let known = known.filter(|k| k.desc.period.interval_num() == target.period.interval_num());
+    let result = fetch_inner(&*net, &*dir, &target, known.as_ref(), attempt_timeout).await;
     FetchOutcome {
-        address,
-        period,
+        address: target.address,
+        period: target.period,
         result,
     }
 }
@@ -76,17 +91,17 @@ pub(crate) async fn fetch_backend<N: Network>(
 async fn fetch_inner<N: Network>(
     net: &N,
     dir: &dyn Directory,
-    address: OnionAddress,
-    period: &PeriodParams,
+    target: &FetchTarget,
     known: Option<&Arc<KnownText>>,
     attempt_timeout: Duration,
 ) -> Result<(Arc<KnownText>, HsDirId), String> {
+    let FetchTarget {
+        address,
+        period,
+        blind_id,
+    } = *target;
+    let period = &period;
     let seen_revision = known.map(|k| k.desc.revision);
-    let key = address.hs_id_key().map_err(|e| e.to_string())?;
-    let (blinded, _subcredential) = key
-        .compute_blinded_key(period.time_period)
-        .map_err(|e| format!("cannot blind {address}: {e}"))?;
-    let blind_id = blinded.id();
     let hsdirs = dir.hsdirs_download(&blind_id, period.time_period);
     if hsdirs.is_empty() {
         return Err("no responsible HSDir in the consensus".into());
@@ -165,7 +180,13 @@ mod tests {
         let fetch = |known: Option<Arc<KnownText>>| {
             let (net, dir) = (Arc::clone(&net), net.snapshot() as Arc<dyn Directory>);
             async move {
-                let out = fetch_backend(net, dir, backend, known, t).await;
+                let period = dir.current_period();
+                let target = FetchTarget {
+                    address: backend,
+                    period,
+                    blind_id: backend_blind_id(&backend, &period).expect("blind"),
+                };
+                let out = fetch_backend(net, dir, target, known, t).await;
                 out.result.expect("fetched").0
             }
         };

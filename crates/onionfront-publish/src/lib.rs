@@ -23,6 +23,6 @@ mod upload;
 pub mod fake;
 
 pub use network::{Directory, HsDirId, NetError, Network};
-pub use scheduler::{ReloadSummary, SchedulerGone, SchedulerHandle, spawn};
+pub use scheduler::{Pinger, ReloadSummary, SchedulerGone, SchedulerHandle, spawn};
 pub use spec::{BackendSpec, SchedulerSpec, ServiceSpec};
 pub use status::StatusReport;

@@ -15,8 +15,7 @@ use onionfront_core::OnionAddress;
 use onionfront_core::config::{DistinctDescriptors, PublishConfig};
 use onionfront_core::descriptor::{Liveness, Observation};
 use onionfront_core::select::{
-    BackendIntros, SelectionLimits, SelectionParams, assign_descriptors,
-    select_intro_points_within, selection_seed,
+    BackendIntros, SelectionLimits, SelectionParams, assign_descriptors, selection_seed,
 };
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinSet;
@@ -24,7 +23,7 @@ use tokio::time::Instant;
 use tracing::{debug, error, info, warn};
 
 use crate::backends::{BackendState, HealthState};
-use crate::fetch::{FetchOutcome, fetch_backend};
+use crate::fetch::{FetchOutcome, FetchTarget, fetch_backend};
 use crate::network::{Directory, NetError, Network};
 use crate::services::{
     HsDirUpload, PeriodState, PublishReason, Published, ServiceState, fingerprint,
@@ -88,6 +87,8 @@ enum Command {
     Reload(Box<SchedulerSpec>, oneshot::Sender<ReloadSummary>),
     /// Stop every task and return.
     Shutdown(oneshot::Sender<()>),
+    /// Answer at once: the reactor is turning (the daemon's systemd watchdog).
+    Ping(oneshot::Sender<()>),
 }
 
 /// The scheduler task stopped.
@@ -121,6 +122,13 @@ impl SchedulerHandle {
         self.status.clone()
     }
 
+    /// A handle that asks whether the reactor still answers (for a watchdog).
+    pub fn pinger(&self) -> Pinger {
+        Pinger {
+            commands: self.commands.clone(),
+        }
+    }
+
     /// Stop the scheduler and its tasks.
     pub async fn shutdown(self) {
         let (tx, rx) = oneshot::channel();
@@ -128,6 +136,25 @@ impl SchedulerHandle {
             let _ = rx.await;
         }
         let _ = self.join.await;
+    }
+}
+
+/// Asks the scheduler's reactor for a sign of life.
+#[derive(Debug, Clone)]
+pub struct Pinger {
+    /// Commands.
+    commands: mpsc::Sender<Command>,
+}
+
+impl Pinger {
+    /// Returns once the reactor has answered: it is not stuck. Bound it with a timeout.
+    pub async fn ping(&self) -> Result<(), SchedulerGone> {
+        let (tx, rx) = oneshot::channel();
+        self.commands
+            .send(Command::Ping(tx))
+            .await
+            .map_err(|_| SchedulerGone)?;
+        rx.await.map_err(|_| SchedulerGone)
     }
 }
 
@@ -223,6 +250,10 @@ impl<N: Network> Scheduler<N> {
                     Some(Command::Reload(spec, reply)) => {
                         let summary = self.reload(*spec);
                         let _ = reply.send(summary);
+                    }
+                    Some(Command::Ping(reply)) => {
+                        let _ = reply.send(());
+                        touched = false;
                     }
                     Some(Command::Shutdown(reply)) => {
                         self.stop().await;
@@ -343,7 +374,7 @@ impl<N: Network> Scheduler<N> {
     /// Start fetches that are due (bounded concurrency); returns how many were started.
     fn start_due_fetches(&mut self, dir: &Arc<dyn Directory>, now: Instant) -> usize {
         let mut started = 0;
-        let period = dir.current_period().interval_num();
+        let period = dir.current_period();
         let timeout = self.publish.hsdir_timeout;
         for b in self.backends.values_mut() {
             if self.fetches_running >= MAX_CONCURRENT_FETCHES {
@@ -358,10 +389,22 @@ impl<N: Network> Scheduler<N> {
             let net = Arc::clone(&self.net);
             let dir = Arc::clone(dir);
             let tx = self.events_tx.clone();
+            let seen = b.known_for_period(period.interval_num());
+            let target = b.blind_id_for(&period).map(|blind_id| FetchTarget {
+                address: b.address,
+                period,
+                blind_id,
+            });
             let address = b.address;
-            let seen = b.known_for_period(period);
             self.tasks.spawn(async move {
-                let outcome = fetch_backend(net, dir, address, seen, timeout).await;
+                let outcome = match target {
+                    Ok(target) => fetch_backend(net, dir, target, seen, timeout).await,
+                    Err(e) => FetchOutcome {
+                        address,
+                        period,
+                        result: Err(e),
+                    },
+                };
                 let _ = tx.send(Event::Fetched(outcome));
             });
         }
@@ -855,7 +898,10 @@ fn publish_period<N: Network>(
     config_changed: bool,
 ) -> PeriodOutcome {
     let period = state.period;
-    let Some(blind_id) = onionfront_core::build::blinded_id(&spec.identity, &period) else {
+    if state.blind_id.is_none() {
+        state.blind_id = onionfront_core::build::blinded_id(&spec.identity, &period);
+    }
+    let Some(blind_id) = state.blind_id else {
         error!(service = %spec.address.short(), period = period.interval_num(), "cannot blind the identity key");
         return PeriodOutcome::Nothing;
     };
@@ -879,7 +925,7 @@ fn publish_period<N: Network>(
         auth_clients: spec.auth_clients.len(),
         ..SelectionLimits::default()
     };
-    let selection = select_intro_points_within(&params, live, &limits);
+    let selection = state.select(params, limits, live);
     if selection.descriptors.is_empty() {
         return PeriodOutcome::Nothing;
     }

@@ -5,11 +5,16 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
+use onionfront_core::OnionAddress;
 use onionfront_core::period::PeriodParams;
-use onionfront_core::select::Selection;
+use onionfront_core::select::{
+    BackendIntros, Selection, SelectionLimits, SelectionParams, select_intro_points_within,
+};
 use tokio::task::AbortHandle;
 use tokio::time::Instant;
+use tor_hscrypto::pk::HsBlindId;
 
+use crate::backends::intro_id;
 use crate::network::{HsDirId, NetError};
 use crate::spec::ServiceSpec;
 
@@ -119,6 +124,21 @@ pub(crate) struct PeriodState {
     pub(crate) build_error: Option<(SelectionFingerprint, String)>,
     /// Next generation number.
     pub(crate) next_generation: u64,
+    /// The service's blinded id for this period, once computed (blinding is a scalar
+    /// multiplication: too costly to repeat at every publication check).
+    pub(crate) blind_id: Option<HsBlindId>,
+    /// The last selection and what it was made from: publication checks run after every
+    /// backend fetch and every 30 s, and mostly see the same inputs.
+    memo: Option<(SelectionInput, Arc<Selection>)>,
+}
+
+/// Everything a selection depends on (intro points by their auth key: an intro point's
+/// content does not change under the same key).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct SelectionInput {
+    params: SelectionParams,
+    limits: SelectionLimits,
+    live: Vec<(OnionAddress, Vec<[u8; 32]>)>,
 }
 
 impl PeriodState {
@@ -133,7 +153,34 @@ impl PeriodState {
             ever_accepted: false,
             build_error: None,
             next_generation: 1,
+            blind_id: None,
+            memo: None,
         }
+    }
+
+    /// The selection for these inputs (remembered from the last call when they are the same).
+    pub(crate) fn select(
+        &mut self,
+        params: SelectionParams,
+        limits: SelectionLimits,
+        live: &[BackendIntros],
+    ) -> Arc<Selection> {
+        let input = SelectionInput {
+            params,
+            limits,
+            live: live
+                .iter()
+                .map(|b| (b.address, b.intro_points.iter().map(intro_id).collect()))
+                .collect(),
+        };
+        if let Some((memo_input, selection)) = &self.memo
+            && *memo_input == input
+        {
+            return Arc::clone(selection);
+        }
+        let selection = Arc::new(select_intro_points_within(&params, live, &limits));
+        self.memo = Some((input, Arc::clone(&selection)));
+        selection
     }
 
     /// Why this period should be published now, if it should.

@@ -682,3 +682,19 @@ async fn a_backend_added_on_reload_waits_for_its_first_verdict() {
     }
     handle.shutdown().await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn the_reactor_answers_pings_until_it_stops() {
+    let net = FakeNetwork::new(8, 1440);
+    let backends: Vec<_> = (1..=2).map(|s| net.add_backend(s, 2)).collect();
+    let (handle, mut rx) = start(&net, publish_config(), vec![service(100, &backends)]);
+    let pinger = handle.pinger();
+    pinger.ping().await.unwrap();
+    wait_status(&mut rx, Duration::from_secs(120), fully_published).await;
+    pinger.ping().await.unwrap();
+    handle.shutdown().await;
+    assert!(
+        pinger.ping().await.is_err(),
+        "a stopped scheduler does not answer"
+    );
+}

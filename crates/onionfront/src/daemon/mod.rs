@@ -85,8 +85,16 @@ pub async fn run(args: RunArgs) -> Result<()> {
     });
     tokio::select! {
         r = network.bootstrap() => r.context("bootstrapping Tor failed")?,
-        _ = sigterm.recv() => { info!("SIGTERM during bootstrap; exiting"); return Ok(()); }
-        _ = sigint.recv() => { info!("SIGINT during bootstrap; exiting"); return Ok(()); }
+        _ = sigterm.recv() => {
+            info!("SIGTERM during bootstrap; exiting");
+            notify::notify("STOPPING=1");
+            return Ok(());
+        }
+        _ = sigint.recv() => {
+            info!("SIGINT during bootstrap; exiting");
+            notify::notify("STOPPING=1");
+            return Ok(());
+        }
     }
 
     let mut current = loaded;
@@ -95,12 +103,21 @@ pub async fn run(args: RunArgs) -> Result<()> {
     notify::notify("READY=1\nSTATUS=bootstrapped; publishing");
     info!("bootstrapped; fetching backend descriptors and publishing");
     let _status_task = AbortOnDrop(tokio::spawn(report_to_systemd(handle.status())));
+    // The watchdog is fed only while the scheduler's reactor answers: a stuck scheduler is
+    // restarted by systemd (`WatchdogSec=`), not kept alive by a timer of its own.
+    let pinger = handle.pinger();
     let _watchdog = notify::watchdog_interval().map(|every| {
         AbortOnDrop(tokio::spawn(async move {
             let mut tick = tokio::time::interval(every);
             loop {
                 tick.tick().await;
-                notify::notify("WATCHDOG=1");
+                match tokio::time::timeout(every, pinger.ping()).await {
+                    Ok(Ok(())) => notify::notify("WATCHDOG=1"),
+                    _ => warn!(
+                        "the scheduler did not answer within {}; withholding the watchdog ping",
+                        humantime::format_duration(every)
+                    ),
+                }
             }
         }))
     });
@@ -109,6 +126,7 @@ pub async fn run(args: RunArgs) -> Result<()> {
         tokio::select! {
             _ = sighup.recv() => {
                 info!("SIGHUP: reloading configuration");
+                notify::notify("RELOADING=1\nSTATUS=reloading the configuration");
                 match load::load(&config_path) {
                     Ok(new) => {
                         load::warn_restart_only_changes(&current.config, &new.config);
