@@ -13,6 +13,7 @@ pub mod config;
 pub mod hsdesc;
 pub mod keys;
 pub mod network;
+pub mod notify;
 pub mod onionfront;
 pub mod ports;
 pub mod process;

@@ -14,6 +14,7 @@ use anyhow::{Context, Result, anyhow, bail};
 use nix::sys::signal::Signal;
 
 use crate::keys::MainKey;
+use crate::notify::NotifyListener;
 use crate::process::ProcGuard;
 use crate::wait::poll_until;
 
@@ -148,6 +149,10 @@ pub struct Onionfront {
     status_socket: Option<PathBuf>,
     /// Length of the log when the current process started (the log is appended to).
     log_offset: u64,
+    /// systemd's notification socket, played by the test (kept across restarts).
+    notify: NotifyListener,
+    /// Notifications received before the current process started.
+    notify_offset: usize,
 }
 
 impl Onionfront {
@@ -165,7 +170,8 @@ impl Onionfront {
     pub fn spawn_with_args(binary: &Path, config: &Path, args: &[OsString]) -> Result<Onionfront> {
         let dir = config.parent().unwrap_or(Path::new("."));
         let log = dir.join("onionfront.log");
-        let (proc, log_offset) = start(binary, dir, &log, args)?;
+        let notify = NotifyListener::bind(&dir.join("notify.sock"))?;
+        let (proc, log_offset) = start(binary, dir, &log, args, notify.path())?;
         Ok(Onionfront {
             proc,
             binary: binary.to_path_buf(),
@@ -173,6 +179,8 @@ impl Onionfront {
             config: config.to_path_buf(),
             status_socket: status_socket_of(config),
             log_offset,
+            notify,
+            notify_offset: 0,
         })
     }
 
@@ -182,11 +190,53 @@ impl Onionfront {
         let st = self.proc.stop()?;
         let dir = self.config.parent().unwrap_or(Path::new(".")).to_path_buf();
         let log = self.proc.log_path().to_path_buf();
-        let (proc, log_offset) = start(&self.binary, &dir, &log, &self.args)?;
+        // Let the listener take in what the old process sent last (e.g. STOPPING=1).
+        std::thread::sleep(Duration::from_millis(300));
+        self.notify_offset = self.notify.messages().len();
+        let (proc, log_offset) = start(&self.binary, &dir, &log, &self.args, self.notify.path())?;
         self.proc = proc;
         self.log_offset = log_offset;
         self.status_socket = status_socket_of(&self.config);
         Ok(st)
+    }
+
+    /// What the current process told systemd (its datagrams on `NOTIFY_SOCKET`), in order.
+    pub fn notifications(&self) -> Vec<String> {
+        self.notify.messages().split_off(self.notify_offset)
+    }
+
+    /// Index in [`Onionfront::all_notifications`] of the current process's first notification.
+    pub fn notifications_start(&self) -> usize {
+        self.notify_offset
+    }
+
+    /// What every process of this daemon told systemd, in order (across restarts).
+    pub fn all_notifications(&self) -> Vec<String> {
+        self.notify.messages()
+    }
+
+    /// Wait until the current process has sent the notification line `line` at least `count`
+    /// times; fails early if it exits.
+    pub fn wait_notification(&mut self, line: &str, count: usize, timeout: Duration) -> Result<()> {
+        poll_until(
+            &format!("{count} x {line:?} on NOTIFY_SOCKET"),
+            timeout,
+            Duration::from_millis(100),
+            || {
+                let n = self
+                    .notifications()
+                    .iter()
+                    .filter(|m| m.lines().any(|l| l == line))
+                    .count();
+                if n >= count {
+                    return Ok(Some(()));
+                }
+                if let Some(st) = self.proc.exit_status() {
+                    bail!("onionfront exited ({st}); log tail:\n{}", self.log_tail(40));
+                }
+                Ok(None)
+            },
+        )
     }
 
     /// Its PID.
@@ -333,7 +383,13 @@ impl Onionfront {
 
 /// Start the daemon in `dir` with its output appended to `log`; the guard and the log's length
 /// before it started.
-fn start(binary: &Path, dir: &Path, log: &Path, args: &[OsString]) -> Result<(ProcGuard, u64)> {
+fn start(
+    binary: &Path,
+    dir: &Path,
+    log: &Path,
+    args: &[OsString],
+    notify_socket: &Path,
+) -> Result<(ProcGuard, u64)> {
     let log_offset = std::fs::metadata(log).map(|m| m.len()).unwrap_or(0);
     let mut cmd = Command::new(binary);
     cmd.args(args)
@@ -343,7 +399,14 @@ fn start(binary: &Path, dir: &Path, log: &Path, args: &[OsString]) -> Result<(Pr
         .env_remove("ONIONFRONT_CONFIG")
         .env_remove("ONIONBALANCE_CONFIG")
         .env("RUST_BACKTRACE", "1")
-        .env("NO_COLOR", "1");
+        .env("NO_COLOR", "1")
+        // Talk to the test as to systemd (Type=notify, WatchdogSec=).
+        .env("NOTIFY_SOCKET", notify_socket)
+        .env(
+            "WATCHDOG_USEC",
+            crate::notify::WATCHDOG.as_micros().to_string(),
+        )
+        .env_remove("WATCHDOG_PID");
     if std::env::var_os("RUST_LOG").is_none() {
         cmd.env("RUST_LOG", "info");
     }

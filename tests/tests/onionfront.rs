@@ -20,6 +20,7 @@ use std::time::Duration;
 
 use onionfront_e2e::config::ConfigSpec;
 use onionfront_e2e::hsdesc::{self, Decoded};
+use onionfront_e2e::notify;
 use onionfront_e2e::reach::{get_eventually, get_n, reach_all};
 use onionfront_e2e::scenario::{
     FAST_HEALTH_CHECK_YAML, HEALTH_CHECK_BOUND, Progress, add_backend_and_reload, config_spec,
@@ -179,6 +180,30 @@ fn scenario_reach(r: &mut Run) {
     let client = r.net.client().expect("client");
     let body = get_eventually(client, &r.b, Duration::from_secs(120)).expect("B answers");
     assert_eq!(body, B, "service B answered with another backend");
+    // What systemd (Type=notify, WatchdogSec=) would have heard: a bootstrap STATUS, READY=1
+    // once bootstrapped, STATUS lines about publishing, and watchdog pings every second.
+    r.of.wait_notification("WATCHDOG=1", 3, Duration::from_secs(30))
+        .expect("watchdog pings");
+    let n = r.of.notifications();
+    let ready = notify::position(&n, "READY=1").expect("READY=1 sent");
+    assert!(
+        n[..ready]
+            .iter()
+            .any(|m| m.starts_with("STATUS=bootstrapping")),
+        "no bootstrap STATUS before READY=1: {n:?}"
+    );
+    assert!(
+        n[ready..]
+            .iter()
+            .any(|m| m.contains("STATUS=") && m.contains("published")),
+        "no STATUS line about publishing after READY=1: {n:?}"
+    );
+    r.p.say(format!(
+        "scenario 1: {} notifications to systemd, READY=1 the {}th, e.g. {:?}",
+        n.len(),
+        ready + 1,
+        n.iter().rev().find(|m| m.starts_with("STATUS=")),
+    ));
     r.p.say("scenario 1 passed");
 }
 
@@ -297,6 +322,13 @@ fn scenario_reload(r: &mut Run) {
     ));
     assert_eq!(r.of.pid(), pid);
     assert!(r.of.is_running(), "onionfront exited on reload");
+    // systemd hears the reload: RELOADING=1, then READY=1 again once it is applied.
+    let n = r.of.notifications();
+    let reloading = notify::position(&n, "RELOADING=1").expect("RELOADING=1 on SIGHUP");
+    assert!(
+        notify::has_line(&n[reloading..], "READY=1"),
+        "no READY=1 after RELOADING=1: {n:?}"
+    );
     assert!(
         r.of.current_log().matches("configuration reloaded").count() > reloaded_before,
         "no 'configuration reloaded' in the log"
@@ -394,7 +426,14 @@ fn scenario_restart(r: &mut Run) {
     let before_b = r.status_b();
     r.p.say("scenario 4 (restart): restarting onionfront");
     let old_pid = r.of.pid();
+    let told_before = r.of.all_notifications().len();
     let st = r.of.restart().expect("restart");
+    let told = r.of.all_notifications();
+    let told = &told[told_before.min(told.len())..r.of.notifications_start()];
+    assert!(
+        notify::has_line(told, "STOPPING=1"),
+        "the stopped process did not send STOPPING=1: {told:?}"
+    );
     r.p.say(format!(
         "scenario 4: old pid {old_pid} exited: {st}; new pid {}",
         r.of.pid()
