@@ -231,3 +231,6 @@ fn humantime_like(t: SystemTime) -> u64 {
         .map(|d| d.as_secs())
         .unwrap_or(0)
 }
+
+#[cfg(test)]
+mod tests;
