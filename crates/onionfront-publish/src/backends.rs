@@ -8,11 +8,10 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use onionfront_core::OnionAddress;
-use onionfront_core::descriptor::{BackendTracker, Liveness, Observation, ValidatedDescriptor};
-use tokio::time::Instant;
-
 use onionfront_core::config::HealthCheckConfig;
+use onionfront_core::descriptor::{BackendTracker, Liveness, Observation, ValidatedDescriptor};
 use onionfront_core::period::PeriodParams;
+use tokio::time::Instant;
 use tor_hscrypto::pk::HsBlindId;
 
 use crate::backoff::Backoff;
@@ -214,9 +213,7 @@ impl HealthState {
         }
         was_down != self.down
     }
-}
 
-impl HealthState {
     /// Whether the backend waits for its first verdict before being published: no verdict
     /// yet, and less than [`verdict_grace`] since the check started (after that, a check that
     /// cannot conclude does not keep a backend out).

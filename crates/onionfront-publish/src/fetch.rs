@@ -70,7 +70,7 @@ pub(crate) fn backend_blind_id(
 
 /// Fetch the descriptor of `target`.
 ///
-/// `known` is the last descriptor accepted: an HSDir serving an older copy for the same period
+/// `known` is the last descriptor accepted for `target.period`: an HSDir serving an older copy
 /// is skipped like one serving garbage, and the same text again is not validated again.
 pub(crate) async fn fetch_backend<N: Network>(
     net: Arc<N>,
@@ -79,7 +79,6 @@ pub(crate) async fn fetch_backend<N: Network>(
     known: Option<Arc<KnownText>>,
     attempt_timeout: Duration,
 ) -> FetchOutcome {
-    let known = known.filter(|k| k.desc.period.interval_num() == target.period.interval_num());
     let result = fetch_inner(&*net, &*dir, &target, known.as_ref(), attempt_timeout).await;
     FetchOutcome {
         address: target.address,
@@ -97,10 +96,9 @@ async fn fetch_inner<N: Network>(
 ) -> Result<(Arc<KnownText>, HsDirId), String> {
     let FetchTarget {
         address,
-        period,
+        ref period,
         blind_id,
     } = *target;
-    let period = &period;
     let seen_revision = known.map(|k| k.desc.revision);
     let hsdirs = dir.hsdirs_download(&blind_id, period.time_period);
     if hsdirs.is_empty() {

@@ -37,7 +37,7 @@ fn keygen(dir: &Path) -> String {
         .to_owned()
 }
 
-/// Wait for a datagram on `sock` whose text satisfies `f`; returns every datagram read.
+/// Wait for a datagram on `sock` whose text satisfies `f`; every datagram read goes into `seen`.
 fn wait_datagram(sock: &UnixDatagram, seen: &mut Vec<String>, f: impl Fn(&str) -> bool) {
     let deadline = Instant::now() + Duration::from_secs(30);
     let mut buf = [0u8; 4096];
