@@ -10,6 +10,7 @@ pub mod authority;
 pub mod backend;
 pub mod client;
 pub mod config;
+pub mod failures;
 pub mod hsdesc;
 pub mod keys;
 pub mod network;

@@ -124,6 +124,7 @@ impl Network {
     /// Start a network and wait until it is usable: every router listed as HSDir in the
     /// consensus, the client bootstrapped, every backend bootstrapped with descriptors uploaded.
     pub fn start(opts: NetworkOptions) -> Result<Network> {
+        crate::failures::install_hook();
         let t0 = Instant::now();
         if opts.authorities == 0 {
             bail!("a network needs at least one authority");

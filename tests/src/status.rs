@@ -20,6 +20,8 @@ pub struct HsDirView {
     pub attempts: u64,
     /// Last error, if any.
     pub last_error: Option<String>,
+    /// Revision counter of the descriptor it accepted, if it accepted one.
+    pub revision: Option<u64>,
 }
 
 /// One time period of a service.
@@ -98,10 +100,8 @@ impl ServiceView {
 
     /// `published`, every period built with intro points, and every backend in `names` live.
     ///
-    /// Deliberately not `introPointsPublished > 0` per backend: the daemon attributes selected
-    /// intro points to backends by the intro point *relay's* ntor key, so backends sharing an
-    /// intro relay (the rule on an 8-relay network) are miscounted (see the e2e report). Whether
-    /// a backend is really published is checked by reaching it through a client.
+    /// Whether a backend is really published is checked elsewhere, by decoding what the HSDirs
+    /// serve and by reaching it through a client.
     pub fn publishes(&self, names: &[&str]) -> bool {
         self.state == "published"
             && !self.periods.is_empty()
@@ -210,6 +210,7 @@ pub fn parse_service(svc: &Value) -> ServiceView {
                         state: s(h, "state"),
                         attempts: u(h, "attempts"),
                         last_error: opt_s(h, "lastError"),
+                        revision: h.get("revision").and_then(Value::as_u64),
                     })
                     .collect(),
             })
