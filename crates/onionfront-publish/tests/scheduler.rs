@@ -44,6 +44,21 @@ fn publish_config() -> PublishConfig {
     }
 }
 
+/// A fake network of `relays` HSDirs with time periods of `period_minutes`, and backends seeded
+/// `1..=backends` with `intro_points` intro points each.
+fn network(
+    relays: u64,
+    period_minutes: u32,
+    backends: u64,
+    intro_points: u64,
+) -> (Arc<FakeNetwork>, Vec<OnionAddress>) {
+    let net = FakeNetwork::new(relays, period_minutes);
+    let addrs = (1..=backends)
+        .map(|s| net.add_backend(s, intro_points))
+        .collect();
+    (net, addrs)
+}
+
 /// Start the scheduler on `net`; returns its handle and status feed.
 fn start(
     net: &Arc<FakeNetwork>,
@@ -72,7 +87,7 @@ async fn run_for(d: Duration) {
 
 /// Wait (in fake time) until `f(status)` holds, up to `limit`.
 async fn wait_status(
-    rx: &mut tokio::sync::watch::Receiver<StatusReport>,
+    rx: &mut watch::Receiver<StatusReport>,
     limit: Duration,
     f: impl Fn(&StatusReport) -> bool,
 ) -> StatusReport {
@@ -106,6 +121,12 @@ fn fully_published(s: &StatusReport) -> bool {
                     .iter()
                     .all(|p| p.total > 0 && p.accepted == p.total)
         })
+}
+
+/// Wait (in fake time) for every service's first full publication: both periods accepted by
+/// every responsible HSDir, within 2 minutes.
+async fn published(rx: &mut watch::Receiver<StatusReport>) -> StatusReport {
+    wait_status(rx, Duration::from_secs(120), fully_published).await
 }
 
 /// Decode the main descriptor stored on every responsible HSDir for each period; return the
@@ -150,11 +171,10 @@ fn backend_keys(seed: u64, n: u64) -> Vec<[u8; 32]> {
 
 #[tokio::test(start_paused = true)]
 async fn publishes_both_periods_to_every_hsdir_with_two_intro_points_per_backend() {
-    let net = FakeNetwork::new(12, 1440);
-    let backends: Vec<_> = (1..=3).map(|s| net.add_backend(s, 3)).collect();
+    let (net, backends) = network(12, 1440, 3, 3);
     let svc = service(100, &backends);
     let (handle, mut rx) = start(&net, publish_config(), vec![svc.clone()]);
-    let status = wait_status(&mut rx, Duration::from_secs(120), fully_published).await;
+    let status = published(&mut rx).await;
     let s = &status.services[0];
     assert_eq!(s.state, "published");
     assert_eq!(s.live_backends, 3);
@@ -186,11 +206,10 @@ async fn publishes_both_periods_to_every_hsdir_with_two_intro_points_per_backend
 
 #[tokio::test(start_paused = true)]
 async fn nothing_changes_nothing_is_uploaded_until_the_republish_interval() {
-    let net = FakeNetwork::new(8, 1440);
-    let backends: Vec<_> = (1..=2).map(|s| net.add_backend(s, 3)).collect();
+    let (net, backends) = network(8, 1440, 2, 3);
     let svc = service(100, &backends);
     let (handle, mut rx) = start(&net, publish_config(), vec![svc]);
-    wait_status(&mut rx, Duration::from_secs(120), fully_published).await;
+    published(&mut rx).await;
     let first = net.uploads().len();
     assert_eq!(first, 16, "2 periods x 8 HSDirs");
     // 50 minutes of fetch rounds and new consensuses with nothing changing: no upload.
@@ -212,11 +231,10 @@ async fn nothing_changes_nothing_is_uploaded_until_the_republish_interval() {
 
 #[tokio::test(start_paused = true)]
 async fn rotated_intro_points_trigger_a_republish() {
-    let net = FakeNetwork::new(8, 1440);
-    let backends: Vec<_> = (1..=2).map(|s| net.add_backend(s, 2)).collect();
+    let (net, backends) = network(8, 1440, 2, 2);
     let svc = service(100, &backends);
     let (handle, mut rx) = start(&net, publish_config(), vec![svc.clone()]);
-    wait_status(&mut rx, Duration::from_secs(120), fully_published).await;
+    published(&mut rx).await;
     run_for(Duration::from_secs(10)).await;
     net.rotate_intro_points(backends[0], 77, 2);
     // Next fetch round (2 min) sees it and republishes.
@@ -244,12 +262,11 @@ async fn rotated_intro_points_trigger_a_republish() {
 
 #[tokio::test(start_paused = true)]
 async fn health_check_drops_a_dead_backend_promptly_and_brings_it_back() {
-    let net = FakeNetwork::new(8, 1440);
-    let backends: Vec<_> = (1..=3).map(|s| net.add_backend(s, 2)).collect();
+    let (net, backends) = network(8, 1440, 3, 2);
     let mut svc = service(100, &backends);
     svc.health_check = Some(health_check(3));
     let (handle, mut rx) = start(&net, publish_config(), vec![svc.clone()]);
-    wait_status(&mut rx, Duration::from_secs(120), fully_published).await;
+    published(&mut rx).await;
     net.set_backend_alive(backends[1], false);
     let killed_at = tokio::time::Instant::now();
     // Its old descriptor is still fetchable; only the health check can tell.
@@ -295,14 +312,13 @@ async fn a_backend_dead_at_startup_is_never_published() {
     // validates, so only the health check can tell. The first publication waits for every
     // backend's first verdict (failed probes retried every 5 s meanwhile), so no descriptor
     // ever carries the dead backend's intro points.
-    let net = FakeNetwork::new(8, 1440);
-    let backends: Vec<_> = (1..=3).map(|s| net.add_backend(s, 2)).collect();
+    let (net, backends) = network(8, 1440, 3, 2);
     net.set_backend_alive(backends[1], false);
     let mut svc = service(100, &backends);
     svc.health_check = Some(health_check(3));
     let started = tokio::time::Instant::now();
     let (handle, mut rx) = start(&net, publish_config(), vec![svc.clone()]);
-    let s = wait_status(&mut rx, Duration::from_secs(120), fully_published).await;
+    let s = published(&mut rx).await;
     let took = started.elapsed();
     assert!(
         took < Duration::from_secs(30),
@@ -332,22 +348,14 @@ async fn a_backend_dead_at_startup_is_never_published() {
 
 #[tokio::test(start_paused = true)]
 async fn a_backend_whose_revision_stops_advancing_goes_stale() {
-    let net = FakeNetwork::new(8, 1440);
-    let backends: Vec<_> = (1..=2).map(|s| net.add_backend(s, 2)).collect();
+    let (net, backends) = network(8, 1440, 2, 2);
     let svc = service(100, &backends);
     let publish = PublishConfig {
         stale_after: Duration::from_secs(30 * 60),
         ..publish_config()
     };
-    let handle = onionfront_publish::spawn(
-        Arc::clone(&net),
-        SchedulerSpec {
-            publish,
-            services: vec![svc.clone()],
-        },
-    );
-    let mut rx = handle.status();
-    wait_status(&mut rx, Duration::from_secs(120), fully_published).await;
+    let (handle, mut rx) = start(&net, publish, vec![svc.clone()]);
+    published(&mut rx).await;
     net.set_backend_alive(backends[0], false);
     // The live one republishes every 10 minutes; the dead one's descriptor stays on the HSDirs.
     for _ in 0..4 {
@@ -368,12 +376,11 @@ async fn a_backend_whose_revision_stops_advancing_goes_stale() {
 
 #[tokio::test(start_paused = true)]
 async fn all_backends_down_keeps_the_last_descriptor() {
-    let net = FakeNetwork::new(8, 1440);
-    let backends: Vec<_> = (1..=2).map(|s| net.add_backend(s, 2)).collect();
+    let (net, backends) = network(8, 1440, 2, 2);
     let mut svc = service(100, &backends);
     svc.health_check = Some(health_check(2));
     let (handle, mut rx) = start(&net, publish_config(), vec![svc.clone()]);
-    wait_status(&mut rx, Duration::from_secs(120), fully_published).await;
+    published(&mut rx).await;
     for b in &backends {
         net.set_backend_alive(*b, false);
     }
@@ -406,8 +413,7 @@ async fn all_backends_down_keeps_the_last_descriptor() {
 
 #[tokio::test(start_paused = true)]
 async fn failed_hsdirs_are_retried_with_backoff_until_they_accept() {
-    let net = FakeNetwork::new(8, 1440);
-    let backends: Vec<_> = (1..=2).map(|s| net.add_backend(s, 2)).collect();
+    let (net, backends) = network(8, 1440, 2, 2);
     let svc = service(100, &backends);
     let hsdirs = net.hsdirs();
     let (refusing, hanging) = (hsdirs[0], hsdirs[1]);
@@ -490,22 +496,14 @@ async fn failed_hsdirs_are_retried_with_backoff_until_they_accept() {
 
 #[tokio::test(start_paused = true)]
 async fn new_consensus_with_changed_hsdirs_and_period_rollover_republish() {
-    let net = FakeNetwork::new(8, 60);
-    let backends: Vec<_> = (1..=2).map(|s| net.add_backend(s, 2)).collect();
+    let (net, backends) = network(8, 60, 2, 2);
     let svc = service(100, &backends);
     let publish = PublishConfig {
         fetch_interval: Duration::from_secs(60),
         ..publish_config()
     };
-    let handle = onionfront_publish::spawn(
-        Arc::clone(&net),
-        SchedulerSpec {
-            publish,
-            services: vec![svc.clone()],
-        },
-    );
-    let mut rx = handle.status();
-    let s0 = wait_status(&mut rx, Duration::from_secs(120), fully_published).await;
+    let (handle, mut rx) = start(&net, publish, vec![svc.clone()]);
+    let s0 = published(&mut rx).await;
     // A new HSDir joins: with 9 relays the rings change for some blinded ids.
     for seed in 5000..5004 {
         net.add_relay(seed);
@@ -554,11 +552,10 @@ async fn new_consensus_with_changed_hsdirs_and_period_rollover_republish() {
 
 #[tokio::test(start_paused = true)]
 async fn revision_counters_strictly_increase_per_hsdir_and_period() {
-    let net = FakeNetwork::new(8, 1440);
-    let backends: Vec<_> = (1..=2).map(|s| net.add_backend(s, 3)).collect();
+    let (net, backends) = network(8, 1440, 2, 3);
     let svc = service(100, &backends);
     let (handle, mut rx) = start(&net, publish_config(), vec![svc.clone()]);
-    wait_status(&mut rx, Duration::from_secs(120), fully_published).await;
+    published(&mut rx).await;
     // Force many quick republications: intro point rotations every 10 s.
     for i in 0..6 {
         net.rotate_intro_points(backends[0], 200 + i, 3);
@@ -583,12 +580,11 @@ async fn revision_counters_strictly_increase_per_hsdir_and_period() {
 
 #[tokio::test(start_paused = true)]
 async fn reload_adds_a_backend_without_republishing_unchanged_services() {
-    let net = FakeNetwork::new(8, 1440);
-    let backends: Vec<_> = (1..=3).map(|s| net.add_backend(s, 2)).collect();
+    let (net, backends) = network(8, 1440, 3, 2);
     let svc_a = service(100, &backends[..1]);
     let svc_b = service(200, &backends[1..2]);
     let (handle, mut rx) = start(&net, publish_config(), vec![svc_a.clone(), svc_b.clone()]);
-    wait_status(&mut rx, Duration::from_secs(120), fully_published).await;
+    published(&mut rx).await;
     let blind_b: Vec<[u8; 32]> = net
         .snapshot()
         .publish_periods()
@@ -635,13 +631,12 @@ async fn reload_adds_a_backend_without_republishing_unchanged_services() {
 async fn a_backend_added_on_reload_waits_for_its_first_verdict() {
     // With a health check, a backend added on SIGHUP is published once a probe succeeds; one
     // that is dead when added is never published (its descriptor still validates).
-    let net = FakeNetwork::new(8, 1440);
-    let backends: Vec<_> = (1..=4).map(|s| net.add_backend(s, 2)).collect();
+    let (net, backends) = network(8, 1440, 4, 2);
     net.set_backend_alive(backends[3], false);
     let mut svc = service(100, &backends[..2]);
     svc.health_check = Some(health_check(3));
     let (handle, mut rx) = start(&net, publish_config(), vec![svc.clone()]);
-    wait_status(&mut rx, Duration::from_secs(120), fully_published).await;
+    published(&mut rx).await;
     let mut svc2 = service(100, &backends);
     svc2.health_check = svc.health_check;
     handle
@@ -685,12 +680,11 @@ async fn a_backend_added_on_reload_waits_for_its_first_verdict() {
 
 #[tokio::test(start_paused = true)]
 async fn the_reactor_answers_pings_until_it_stops() {
-    let net = FakeNetwork::new(8, 1440);
-    let backends: Vec<_> = (1..=2).map(|s| net.add_backend(s, 2)).collect();
+    let (net, backends) = network(8, 1440, 2, 2);
     let (handle, mut rx) = start(&net, publish_config(), vec![service(100, &backends)]);
     let pinger = handle.pinger();
     pinger.ping().await.unwrap();
-    wait_status(&mut rx, Duration::from_secs(120), fully_published).await;
+    published(&mut rx).await;
     pinger.ping().await.unwrap();
     handle.shutdown().await;
     assert!(
