@@ -11,8 +11,9 @@ pub const FAILURES_ENV: &str = "ONIONFRONT_E2E_FAILURES";
 
 static HOOK: Once = Once::new();
 
-/// Install the hook once per test process (chained before the default hook). Without
-/// `ONIONFRONT_E2E_FAILURES` set it does nothing.
+/// Install the hook once per test process (chained before the default hook); called by
+/// `Network::start`, which every scenario begins with. Without `ONIONFRONT_E2E_FAILURES` set it
+/// does nothing.
 pub fn install_hook() {
     HOOK.call_once(|| {
         let Some(path) = std::env::var_os(FAILURES_ENV) else {
