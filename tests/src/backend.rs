@@ -248,6 +248,24 @@ impl Backend {
             self.node.check_alive()?;
             Ok((self.uploads() >= before + n).then_some(()))
         })
+        .map_err(|e| {
+            e.context(format!(
+                "{} uploads made; why C tor held back: {}",
+                self.uploads().saturating_sub(before),
+                self.upload_holdup()
+                    .unwrap_or_else(|| "(nothing logged)".into())
+            ))
+        })
+    }
+
+    /// The last reason C tor logged for not uploading a descriptor yet (`log_cant_upload_desc`,
+    /// e.g. "Intro circuits aren't yet all established (2/3)"), for timeout messages.
+    pub fn upload_holdup(&self) -> Option<String> {
+        let log = crate::process::tail(&self.node.dir().join("rend.log"), 2000);
+        log.lines()
+            .rev()
+            .find(|l| l.contains("can't upload its"))
+            .map(str::to_owned)
     }
 }
 
