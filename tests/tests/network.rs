@@ -51,6 +51,20 @@ fn scenario_tor_network_yaml(net: &Network) {
     assert_eq!(net.hsdir_interval_minutes(), 8);
 }
 
+/// GET `addr` through a new client (no cached descriptor or failed intro points), retrying
+/// `attempts` times 3 s apart; panics naming `when`.
+fn get_with_fresh_client(net: &mut Network, addr: &str, when: &str, attempts: usize) -> String {
+    net.fresh_client()
+        .expect("fresh client")
+        .get_retry(
+            addr,
+            &when.replace(' ', "-"),
+            attempts,
+            Duration::from_secs(3),
+        )
+        .unwrap_or_else(|e| panic!("GET {addr} {when}: {e:#}"))
+}
+
 /// The harness's restart operations work: a restarted backend (same address) answers again
 /// through a fresh client, and still does with a relay down.
 ///
@@ -64,21 +78,15 @@ fn scenario_backend_restart(net: &mut Network) {
     assert!(!net.backends[0].node.is_running());
     net.start_backend(0).expect("restart backend");
     assert_eq!(net.backends[0].address().expect("address"), addr);
-    let body = net
-        .fresh_client()
-        .expect("fresh client")
-        .get_retry(&addr, "restarted", 4, Duration::from_secs(2))
-        .unwrap_or_else(|e| panic!("GET {addr} after restart: {e:#}"));
-    assert_eq!(body, net.backends[0].name);
+    let name = net.backends[0].name.clone();
+    assert_eq!(get_with_fresh_client(net, &addr, "after restart", 4), name);
 
     net.stop_relay(4).expect("stop relay");
     assert!(!net.relays[4].node.is_running());
-    let body = net
-        .fresh_client()
-        .expect("fresh client")
-        .get_retry(&addr, "relay-down", 6, Duration::from_secs(3))
-        .unwrap_or_else(|e| panic!("GET {addr} with relay4 down: {e:#}"));
-    assert_eq!(body, net.backends[0].name);
+    assert_eq!(
+        get_with_fresh_client(net, &addr, "with relay4 down", 6),
+        name
+    );
     net.start_relay(4).expect("restart relay");
 }
 
