@@ -68,10 +68,10 @@ fn get_with_fresh_client(net: &mut Network, addr: &str, when: &str, attempts: us
 /// The harness's restart operations work: a restarted backend (same address) answers again
 /// through a fresh client, and still does with a relay down.
 ///
-/// The relay is stopped only once the backend has republished: a C tor service that starts while
-/// a relay the consensus still lists is down may spend minutes on intro circuits through it (its
-/// intro circuit launches are rate-limited), and meanwhile the HSDirs serve its previous
-/// descriptor, whose intro points died with the old process.
+/// The relay is stopped only once the backend has republished: a C tor service started just
+/// after a relay it still believes running went down was seen (in CI) to make no upload within
+/// 45 s, and meanwhile the HSDirs serve its previous descriptor, whose intro points died with
+/// the old process.
 fn scenario_backend_restart(net: &mut Network) {
     let addr = net.backends[0].address().expect("address");
     net.stop_backend(0).expect("stop backend");
