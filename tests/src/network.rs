@@ -522,7 +522,7 @@ impl Network {
         for (b, &before) in self.backends[first..].iter_mut().zip(uploads_before) {
             if let Err(e) = b.wait_uploads(before, READY_UPLOADS, UPLOAD_TIMEOUT) {
                 b.node.check_alive()?;
-                eprintln!("[harness] warning: {e:#}");
+                crate::failures::warning(&format!("{e:#}"));
             }
             eprintln!(
                 "[harness] backend {} ready ({}), {} uploads, after {:.1?}",
@@ -559,7 +559,7 @@ impl Network {
         b.wait_ready(BOOTSTRAP_TIMEOUT)?;
         if let Err(e) = b.wait_uploads(before, READY_UPLOADS, UPLOAD_TIMEOUT) {
             b.node.check_alive()?;
-            eprintln!("[harness] warning: {e:#}");
+            crate::failures::warning(&format!("{e:#}"));
         }
         Ok(())
     }
