@@ -520,10 +520,7 @@ impl Network {
             b.wait_ready(BOOTSTRAP_TIMEOUT)?;
         }
         for (b, &before) in self.backends[first..].iter_mut().zip(uploads_before) {
-            if let Err(e) = b.wait_uploads(before, READY_UPLOADS, UPLOAD_TIMEOUT) {
-                b.node.check_alive()?;
-                crate::failures::warning(&format!("{e:#}"));
-            }
+            wait_ready_uploads(b, before)?;
             eprintln!(
                 "[harness] backend {} ready ({}), {} uploads, after {:.1?}",
                 b.name,
@@ -557,11 +554,7 @@ impl Network {
     fn wait_backends_ready_one(&mut self, i: usize, before: usize) -> Result<()> {
         let b = self.backend_mut(i)?;
         b.wait_ready(BOOTSTRAP_TIMEOUT)?;
-        if let Err(e) = b.wait_uploads(before, READY_UPLOADS, UPLOAD_TIMEOUT) {
-            b.node.check_alive()?;
-            crate::failures::warning(&format!("{e:#}"));
-        }
-        Ok(())
+        wait_ready_uploads(b, before)
     }
 
     /// Stop relay `i`.
@@ -673,6 +666,16 @@ impl Network {
             }
         }
     }
+}
+
+/// Wait for [`READY_UPLOADS`] uploads by `b` since `before`. A timeout only warns (clients
+/// retry, and the warning reaches the failure file); `b` having exited is an error.
+fn wait_ready_uploads(b: &mut Backend, before: usize) -> Result<()> {
+    if let Err(e) = b.wait_uploads(before, READY_UPLOADS, UPLOAD_TIMEOUT) {
+        b.node.check_alive()?;
+        crate::failures::warning(&format!("{e:#}"));
+    }
+    Ok(())
 }
 
 impl Drop for Network {
