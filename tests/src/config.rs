@@ -39,6 +39,18 @@ fn qp(p: &Path) -> String {
 
 /// The `tor-network:` and `arti:` sections; Arti's state and cache dirs go under `onionfront_dir`.
 pub fn tor_network_yaml(info: &TorNetworkInfo, onionfront_dir: &Path) -> String {
+    let mut y = tor_network_section(info);
+    y += &format!(
+        "arti:\n  state-dir: {}\n  cache-dir: {}\n  permissive-file-permissions: true\n",
+        qp(&onionfront_dir.join("state")),
+        qp(&onionfront_dir.join("cache")),
+    );
+    y
+}
+
+/// The `tor-network:` section alone (for a config whose `arti:` section is written elsewhere,
+/// e.g. by `onionfront init`).
+pub fn tor_network_section(info: &TorNetworkInfo) -> String {
     let mut y = String::from("tor-network:\n  authorities:\n");
     for a in &info.authorities {
         y += &format!("    - {}\n", q(a));
@@ -53,11 +65,6 @@ pub fn tor_network_yaml(info: &TorNetworkInfo, onionfront_dir: &Path) -> String 
         );
     }
     y += &format!("  hsdir-interval: {}\n", info.hsdir_interval_minutes);
-    y += &format!(
-        "arti:\n  state-dir: {}\n  cache-dir: {}\n  permissive-file-permissions: true\n",
-        qp(&onionfront_dir.join("state")),
-        qp(&onionfront_dir.join("cache")),
-    );
     y
 }
 

@@ -125,6 +125,7 @@ async fn run() -> anyhow::Result<()> {
         state_dir: Path::new(&base).join("state"),
         cache_dir: Path::new(&base).join("cache"),
         permissive_file_permissions: true,
+        ..ArtiConfig::default()
     };
     let backend: OnionAddress = env("OF_SMOKE_BACKEND")
         .context("OF_SMOKE_BACKEND")?

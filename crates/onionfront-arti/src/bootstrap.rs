@@ -162,6 +162,11 @@ pub fn client_config(
     if arti.permissive_file_permissions {
         b.storage().permissions().dangerously_trust_everyone();
     }
+    // An explicit memory quota: with Arti's "auto" it reads the machine's total memory, which
+    // the systemd unit's sandbox hides (`ProcSubset=pid`), and it then warns and assumes 8 GiB.
+    let memory_max = usize::try_from(arti.memory_max)
+        .map_err(|_| ArtiError::Value(format!("memory-max {} is too large", arti.memory_max)))?;
+    b.system().memory().max(memory_max);
     // Health checks connect to .onion addresses; this is Arti's default, made explicit.
     b.address_filter().allow_onion_addrs(true);
     // onionfront never opens exit streams: do not keep preemptive exit circuits ready for the
@@ -249,6 +254,7 @@ mod tests {
             state_dir: PathBuf::from("/nonexistent/state"),
             cache_dir: PathBuf::from("/nonexistent/cache"),
             permissive_file_permissions: true,
+            memory_max: onionfront_core::config::model::DEFAULT_ARTI_MEMORY_MAX,
         }
     }
 

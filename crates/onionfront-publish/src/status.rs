@@ -57,6 +57,15 @@ pub struct DaemonStatus {
     pub config: Option<String>,
     /// When the config was last (re)loaded.
     pub config_loaded: Option<String>,
+    /// The daemon's process ID (what `onionfront reload` signals).
+    #[serde(default)]
+    pub pid: Option<u32>,
+    /// SIGHUP reloads handled since start, applied or refused.
+    #[serde(default)]
+    pub reloads: u64,
+    /// Why the last reload was refused; `None` when it was applied (or there was none).
+    #[serde(default)]
+    pub last_reload_error: Option<String>,
 }
 
 /// One public service.

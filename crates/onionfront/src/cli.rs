@@ -81,6 +81,9 @@ pub enum Command {
     Run(RunArgs),
     /// Ask a running daemon for its status (through its status socket).
     Status(StatusArgs),
+    /// Make a running daemon reload its configuration (SIGHUP) and wait until it has, or has
+    /// refused the new one (what the systemd unit's `ExecReload=` runs).
+    Reload(ReloadArgs),
     /// Write man pages and shell completions generated from this command line.
     GenerateDocs(GenerateDocsArgs),
 }
@@ -102,12 +105,30 @@ pub struct KeygenArgs {
     pub out: PathBuf,
 }
 
+/// Where `onionfront init` writes when no `--output` is given: the packaged unit's config folder.
+pub const DEFAULT_INIT_OUTPUT: &str = "/etc/onionfront";
+
+/// The paths `onionfront init` writes into config.yaml.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum InitLayout {
+    /// The packaged systemd unit's paths: status socket /run/onionfront/control, Arti's state in
+    /// /var/lib/onionfront and cache in /var/cache/onionfront; files owned by the `onionfront`
+    /// user when run as root.
+    System,
+    /// Everything inside the output folder (relative paths), to run by hand.
+    Local,
+}
+
 /// `onionfront init`.
 #[derive(Debug, Clone, Args)]
 pub struct InitArgs {
     /// Folder to write into (created if missing). Refuses to overwrite an existing config.yaml.
-    #[arg(short, long, value_name = "DIR")]
+    #[arg(short, long, value_name = "DIR", default_value = DEFAULT_INIT_OUTPUT)]
     pub output: PathBuf,
+    /// Paths to write into config.yaml [default: system when the folder is /etc/onionfront,
+    /// local otherwise].
+    #[arg(long, value_enum, value_name = "LAYOUT")]
+    pub layout: Option<InitLayout>,
     /// Number of backend slots [default: 2, or the number of --instance given].
     #[arg(short = 'n', long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=100))]
     pub instances: Option<u16>,
@@ -123,8 +144,9 @@ pub struct InitArgs {
     /// placeholders). Repeat for several backends.
     #[arg(long, value_name = "ADDRESS")]
     pub instance: Vec<String>,
-    /// Virtual port of the service, for the backends' torrc snippet.
-    #[arg(long, value_name = "PORT", default_value_t = 80)]
+    /// Virtual port of the service, for the backends' torrc snippet (1-65535).
+    #[arg(long, value_name = "PORT", default_value_t = 80,
+          value_parser = clap::value_parser!(u16).range(1..))]
     pub port: u16,
     /// Where each backend's tor sends connections, for the torrc snippet.
     #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:8080")]
@@ -185,22 +207,66 @@ pub struct StatusArgs {
     pub config: PathBuf,
 }
 
+impl InitArgs {
+    /// The layout asked for, or the default for the output folder.
+    pub fn layout(&self) -> InitLayout {
+        self.layout.unwrap_or_else(|| {
+            if self.output == std::path::Path::new(DEFAULT_INIT_OUTPUT) {
+                InitLayout::System
+            } else {
+                InitLayout::Local
+            }
+        })
+    }
+}
+
 impl StatusArgs {
     /// The socket to query: `--socket`, the env vars, the config's `status-socket-location`
     /// (if the config can be read), then [`DEFAULT_STATUS_SOCKET`].
     pub fn socket_path(&self) -> PathBuf {
-        if let Some(s) = &self.socket {
-            return s.clone();
-        }
-        if let Some(s) = status_socket_from_env() {
-            return s;
-        }
-        match config::load(&self.config) {
-            Ok(c) => c
-                .status_socket
-                .unwrap_or_else(|| PathBuf::from(DEFAULT_STATUS_SOCKET)),
-            Err(_) => PathBuf::from(DEFAULT_STATUS_SOCKET),
-        }
+        socket_path_for(self.socket.as_deref(), &self.config)
+    }
+}
+
+/// The status socket: `socket` if given, the env vars, the config's `status-socket-location` (if
+/// the config can be read), then [`DEFAULT_STATUS_SOCKET`].
+fn socket_path_for(socket: Option<&std::path::Path>, config: &std::path::Path) -> PathBuf {
+    if let Some(s) = socket {
+        return s.to_path_buf();
+    }
+    if let Some(s) = status_socket_from_env() {
+        return s;
+    }
+    match config::load(config) {
+        Ok(c) => c
+            .status_socket
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_STATUS_SOCKET)),
+        Err(_) => PathBuf::from(DEFAULT_STATUS_SOCKET),
+    }
+}
+
+/// `onionfront reload`.
+#[derive(Debug, Clone, Args)]
+pub struct ReloadArgs {
+    /// The daemon's process ID [default: the one its status socket reports].
+    #[arg(long, value_name = "PID")]
+    pub pid: Option<u32>,
+    /// How long to wait for the daemon to report the reload.
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = humantime::parse_duration)]
+    pub timeout: std::time::Duration,
+    /// The daemon's status socket, found as for `onionfront status`.
+    #[arg(short, long, value_name = "PATH")]
+    pub socket: Option<PathBuf>,
+    /// Config file to read status-socket-location from [env: ONIONFRONT_CONFIG,
+    /// ONIONBALANCE_CONFIG] [default: /etc/onionfront/config.yaml].
+    #[arg(short, long, value_name = "FILE", default_value_os_t = default_config_path(), hide_default_value = true)]
+    pub config: PathBuf,
+}
+
+impl ReloadArgs {
+    /// The socket to query, by the rules of [`StatusArgs::socket_path`].
+    pub fn socket_path(&self) -> PathBuf {
+        socket_path_for(self.socket.as_deref(), &self.config)
     }
 }
 

@@ -38,6 +38,7 @@ fn main() -> ExitCode {
         }
         Some(Command::Run(args)) => block_on(daemon::run(args)),
         Some(Command::Status(args)) => block_on(status_client::run(args)),
+        Some(Command::Reload(args)) => commands::reload::run(&args),
         Some(Command::GenerateDocs(args)) => commands::generate_docs::run(&args),
         None => {
             let ignored = cli.compat.given();

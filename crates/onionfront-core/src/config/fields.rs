@@ -292,6 +292,45 @@ pub(crate) fn duration(
     Some(d)
 }
 
+/// A size in bytes like `256 MiB`, `1 GiB` or `512MB` (a plain number is bytes), in `min..=max`.
+pub(crate) fn byte_size(
+    ctx: &mut Ctx,
+    node: &Node,
+    field: &str,
+    min: u64,
+    max: u64,
+) -> Option<u64> {
+    let Kind::Scalar { value, .. } = &node.kind else {
+        ctx.wrong_type(node, field, "a size like `256 MiB`");
+        return None;
+    };
+    let value = value.trim();
+    let size = match value.parse::<bytesize::ByteSize>() {
+        Ok(size) => size.as_u64(),
+        Err(_) => {
+            ctx.invalid(
+                node,
+                field,
+                format!("expected a size like `256 MiB` or `1 GiB`, found `{value}`"),
+            );
+            return None;
+        }
+    };
+    if !(min..=max).contains(&size) {
+        ctx.invalid(
+            node,
+            field,
+            format!(
+                "must be between {} and {}, found {value}",
+                bytesize::ByteSize::b(min).display().iec(),
+                bytesize::ByteSize::b(max).display().iec(),
+            ),
+        );
+        return None;
+    }
+    Some(size)
+}
+
 /// A path, made absolute against the config file's folder.
 pub(crate) fn path(ctx: &mut Ctx, node: &Node, field: &str) -> Option<PathBuf> {
     let s = string(ctx, node, field)?;

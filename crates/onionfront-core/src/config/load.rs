@@ -55,6 +55,8 @@ pub(crate) fn parse_spanned(
     text: &str,
     source: &Path,
 ) -> Result<(Config, Vec<ServiceSpans>), ConfigError> {
+    // A UTF-8 byte-order mark (some Windows editors write one) is not part of the first key.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let absolute = std::path::absolute(source).unwrap_or_else(|_| source.to_path_buf());
     let base_dir = absolute
         .parent()

@@ -35,3 +35,5 @@ pub use with_keys::{LoadedConfig, load_with_keys, parse_with_keys};
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_typos;

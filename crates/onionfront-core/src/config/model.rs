@@ -99,7 +99,15 @@ pub struct ArtiConfig {
     pub cache_dir: PathBuf,
     /// Relax Arti's file permission checks (for tests and containers). Default false.
     pub permissive_file_permissions: bool,
+    /// Arti's memory quota (`memory-max`, bytes): the queued data Arti keeps before it frees
+    /// the oldest. Set explicitly so that Arti never needs the machine's total memory (hidden by
+    /// the systemd unit's sandbox). Default [`DEFAULT_ARTI_MEMORY_MAX`].
+    pub memory_max: u64,
 }
+
+/// Default of `arti.memory-max`: 256 MiB, C tor's floor for its own automatic quota. onionfront
+/// queues little (descriptors of a few KiB, health probes), so this is generous.
+pub const DEFAULT_ARTI_MEMORY_MAX: u64 = 256 * 1024 * 1024;
 
 /// `tor-network:` section: a private Tor network.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -187,6 +195,7 @@ impl Default for ArtiConfig {
             state_dir: PathBuf::from("/var/lib/onionfront/state"),
             cache_dir: PathBuf::from("/var/cache/onionfront"),
             permissive_file_permissions: false,
+            memory_max: DEFAULT_ARTI_MEMORY_MAX,
         }
     }
 }

@@ -21,7 +21,12 @@ const fn secs(s: u64) -> Duration {
 
 /// `arti:`.
 pub(crate) fn arti(ctx: &mut Ctx, node: &Node) -> Option<ArtiConfig> {
-    const KEYS: &[&str] = &["state-dir", "cache-dir", "permissive-file-permissions"];
+    const KEYS: &[&str] = &[
+        "state-dir",
+        "cache-dir",
+        "permissive-file-permissions",
+        "memory-max",
+    ];
     let mut f = Fields::new(ctx, node, "arti", KEYS)?;
     let mut out = ArtiConfig::default();
     let mut ok = true;
@@ -40,6 +45,15 @@ pub(crate) fn arti(ctx: &mut Ctx, node: &Node) -> Option<ArtiConfig> {
     if let Some(n) = f.take("permissive-file-permissions") {
         match fields::boolean(ctx, n, &f.field("permissive-file-permissions")) {
             Some(b) => out.permissive_file_permissions = b,
+            None => ok = false,
+        }
+    }
+    if let Some(n) = f.take("memory-max") {
+        // Arti refuses a quota whose low-water mark (3/4 of it) is under 160 KiB; 16 MiB keeps
+        // far from that. Above 64 GiB is a typo.
+        const MIB: u64 = 1024 * 1024;
+        match fields::byte_size(ctx, n, &f.field("memory-max"), 16 * MIB, 64 * 1024 * MIB) {
+            Some(b) => out.memory_max = b,
             None => ok = false,
         }
     }
@@ -338,6 +352,20 @@ pub fn log_filter(s: &str) -> Result<String, String> {
     };
     if !level.is_empty() {
         return Ok(level.to_string());
+    }
+    // A lone word that is not a level would be taken by `tracing` as a target name ("log
+    // everything from target `infoo`"): almost always a misspelt level, so it is refused. A target
+    // on its own is written `target=trace`.
+    if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        const LEVELS: &[&str] = &["trace", "debug", "info", "warn", "error", "off"];
+        let hint = match super::suggest::did_you_mean(s, LEVELS) {
+            Some(level) => format!(" (did you mean `{level}`?)"),
+            None => String::new(),
+        };
+        return Err(format!(
+            "`{s}` is not a log level: use trace, debug, info, warn, error or off{hint}, or a \
+             tracing filter like `onionfront=debug,info`"
+        ));
     }
     tracing_subscriber::EnvFilter::builder()
         .parse(s)

@@ -98,6 +98,7 @@ arti:
   state-dir: state
   cache-dir: /var/cache/x
   permissive-file-permissions: true
+  memory-max: 512 MiB
 tor-network:
   authorities: [0123456789abcdef0123456789ABCDEF01234567]
   fallbacks:
@@ -148,6 +149,7 @@ metrics:
             state_dir: "/etc/of/state".into(),
             cache_dir: "/var/cache/x".into(),
             permissive_file_permissions: true,
+            memory_max: 512 * 1024 * 1024,
         }
     );
     let net = c.tor_network.unwrap();

@@ -1,8 +1,14 @@
-//! `onionfront init`: what `onionbalance-config` does, done right. Writes into `--output`:
+//! `onionfront init`: what `onionbalance-config` does, done right. Writes into `--output`
+//! (default `/etc/onionfront`, the packaged unit's config folder):
 //! - `keys/service-N/` with each service's key in C tor format (generated, or imported from a C
 //!   tor or Onionbalance PEM key with `--key`);
 //! - `backends/backend-N/ob_config` and `torrc` for each backend's tor;
 //! - `config.yaml` last, listing the backends (placeholders unless `--instance` gave them).
+//!
+//! The layout ([`InitLayout`]) decides the paths in config.yaml: the system one (the default for
+//! `/etc/onionfront`) uses the unit's status socket, state and cache folders, so that the packaged
+//! unit runs the result as it is; the local one keeps everything inside the output folder. Who
+//! owns the files is decided in [`super::init_owner`].
 //!
 //! Nothing existing is overwritten: an existing `config.yaml` stops it before anything is written.
 
@@ -13,18 +19,25 @@ use anyhow::{Context as _, bail};
 use onionfront_core::OnionAddress;
 use onionfront_core::keys::{ServiceKey, file};
 
-use super::init_files::{self, BackendEntry, ServiceEntry};
-use crate::cli::InitArgs;
+use super::init_files::{self, BackendEntry, RuntimePaths, ServiceEntry};
+use super::init_owner::{self, Ownership};
+use crate::cli::{InitArgs, InitLayout};
 
 /// What was written, for the summary.
 struct Written {
     services: Vec<(OnionAddress, String, &'static str)>,
     backends: Vec<BackendEntry>,
+    layout: InitLayout,
+    /// Why config.yaml and keys were left to the invoking user in the system layout.
+    ownership_note: Option<String>,
 }
 
 /// Run `onionfront init`.
 pub fn run(args: &InitArgs) -> anyhow::Result<()> {
     let out = &args.output;
+    if out.exists() && !out.is_dir() {
+        bail!("--output {}: exists and is not a folder", out.display());
+    }
     let config_path = out.join("config.yaml");
     if config_path.exists() {
         bail!(
@@ -99,9 +112,50 @@ pub fn run(args: &InitArgs) -> anyhow::Result<()> {
         }
     }
 
-    file::create_private_dir(out).with_context(|| format!("cannot create {}", out.display()))?;
-    let written = write_all(out, &keys, &addresses, n_backends, args)?;
+    let layout = args.layout();
+    let ownership = match layout {
+        InitLayout::System => init_owner::for_system_layout()?,
+        InitLayout::Local => Ownership::Invoker(None),
+    };
+    create_output_dir(out, layout, &ownership)?;
+    let mut written = write_all(out, &keys, &addresses, n_backends, args, layout)?;
+    match ownership {
+        Ownership::Service(owner) => {
+            init_owner::give_tree(&out.join("keys"), owner)?;
+            init_owner::give(&config_path, owner)?;
+        }
+        Ownership::Invoker(note) => written.ownership_note = note,
+    }
     print_summary(out, &written);
+    Ok(())
+}
+
+/// Create the output folder if missing: mode 0750 and group `onionfront` for the system layout
+/// when the files go to the service user (the unit's `ConfigurationDirectoryMode=`), else 0700.
+/// One error naming the folder, not the OS error twice.
+fn create_output_dir(out: &Path, layout: InitLayout, ownership: &Ownership) -> anyhow::Result<()> {
+    if out.is_dir() {
+        return Ok(());
+    }
+    let service = match ownership {
+        Ownership::Service(owner) if layout == InitLayout::System => Some(*owner),
+        _ => None,
+    };
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    std::os::unix::fs::DirBuilderExt::mode(
+        &mut builder,
+        if service.is_some() { 0o750 } else { 0o700 },
+    );
+    if let Err(e) = builder.create(out) {
+        bail!("cannot create the folder {}: {e}", out.display());
+    }
+    if let Some(owner) = service {
+        // The umask may have taken bits away from 0750.
+        std::fs::set_permissions(out, std::os::unix::fs::PermissionsExt::from_mode(0o750))
+            .with_context(|| format!("cannot set mode 0750 on {}", out.display()))?;
+        init_owner::give_group(out, owner)?;
+    }
     Ok(())
 }
 
@@ -111,6 +165,7 @@ fn write_all(
     addresses: &[OnionAddress],
     n_backends: usize,
     args: &InitArgs,
+    layout: InitLayout,
 ) -> anyhow::Result<Written> {
     let mut services = Vec::new();
     let mut entries = Vec::new();
@@ -143,9 +198,18 @@ fn write_all(
             0o644,
         )?;
     }
-    let yaml = init_files::config_yaml(&entries, &backends);
+    let paths = match layout {
+        InitLayout::System => RuntimePaths::SYSTEM,
+        InitLayout::Local => RuntimePaths::LOCAL,
+    };
+    let yaml = init_files::config_yaml(&entries, &backends, &paths);
     write(&out.join("config.yaml"), &yaml, 0o600)?;
-    Ok(Written { services, backends })
+    Ok(Written {
+        services,
+        backends,
+        layout,
+        ownership_note: None,
+    })
 }
 
 fn write(path: &Path, text: &str, mode: u32) -> anyhow::Result<()> {
@@ -195,7 +259,20 @@ fn print_summary(out: &Path, w: &Written) {
         );
         step += 1;
     }
-    println!("  {step}. onionfront check -c {dir}/config.yaml");
-    step += 1;
-    println!("  {step}. onionfront run -c {dir}/config.yaml");
+    if let Some(note) = &w.ownership_note {
+        println!("  {step}. Note: {note}:");
+        println!("       chown -R onionfront:onionfront {dir}/config.yaml {dir}/keys");
+        step += 1;
+    }
+    if w.layout == InitLayout::System && out == Path::new(crate::cli::DEFAULT_INIT_OUTPUT) {
+        println!("  {step}. onionfront check");
+        step += 1;
+        println!("  {step}. systemctl enable --now onionfront");
+        step += 1;
+        println!("  {step}. onionfront status      (as root, or as a member of group onionfront)");
+    } else {
+        println!("  {step}. onionfront check -c {dir}/config.yaml");
+        step += 1;
+        println!("  {step}. onionfront run -c {dir}/config.yaml");
+    }
 }

@@ -33,8 +33,37 @@ impl BackendEntry {
     }
 }
 
+/// The paths config.yaml names for the daemon's own files.
+pub struct RuntimePaths {
+    /// `status-socket-location`.
+    pub status_socket: &'static str,
+    /// `arti.state-dir`.
+    pub state_dir: &'static str,
+    /// `arti.cache-dir`.
+    pub cache_dir: &'static str,
+}
+
+impl RuntimePaths {
+    /// The packaged unit's folders (`RuntimeDirectory=`, `StateDirectory=`, `CacheDirectory=`).
+    pub const SYSTEM: RuntimePaths = RuntimePaths {
+        status_socket: "/run/onionfront/control",
+        state_dir: "/var/lib/onionfront/state",
+        cache_dir: "/var/cache/onionfront",
+    };
+    /// Inside the config's folder, to run by hand.
+    pub const LOCAL: RuntimePaths = RuntimePaths {
+        status_socket: "status.sock",
+        state_dir: "arti/state",
+        cache_dir: "arti/cache",
+    };
+}
+
 /// `config.yaml`.
-pub fn config_yaml(services: &[ServiceEntry], backends: &[BackendEntry]) -> String {
+pub fn config_yaml(
+    services: &[ServiceEntry],
+    backends: &[BackendEntry],
+    paths: &RuntimePaths,
+) -> String {
     let mut y = String::new();
     y.push_str(
         "# onionfront configuration, written by `onionfront init`.\n\
@@ -42,11 +71,10 @@ pub fn config_yaml(services: &[ServiceEntry], backends: &[BackendEntry]) -> Stri
          # Every key is described in docs/configuration.md and config.example.yaml.\n\
          # Relative paths are relative to this file's folder.\n\
          \n\
-         # Unix socket for `onionfront status` (for a system service, /run/onionfront/control).\n\
-         status-socket-location: status.sock\n\
-         \n\
-         services:\n",
+         # Unix socket for `onionfront status` (the packaged unit's is /run/onionfront/control).\n",
     );
+    let _ = writeln!(y, "status-socket-location: {}\n", paths.status_socket);
+    y.push_str("services:\n");
     let placeholders = backends.iter().any(|b| b.address.is_none());
     for (i, s) in services.iter().enumerate() {
         let _ = writeln!(y, "  # Service {}: clients use {}", i + 1, s.address);
@@ -75,10 +103,14 @@ pub fn config_yaml(services: &[ServiceEntry], backends: &[BackendEntry]) -> Stri
     }
     y.push_str(
         "\n\
-         # Arti's storage (for a system service: /var/lib/onionfront/state, /var/cache/onionfront).\n\
-         arti:\n\
-         \x20 state-dir: arti/state\n\
-         \x20 cache-dir: arti/cache\n\
+         # Arti's storage (the packaged unit's: /var/lib/onionfront/state, /var/cache/onionfront)\n\
+         # and its memory quota.\n\
+         arti:\n",
+    );
+    let _ = writeln!(y, "  state-dir: {}", paths.state_dir);
+    let _ = writeln!(y, "  cache-dir: {}", paths.cache_dir);
+    y.push_str(
+        "  # memory-max: 256 MiB\n\
          \n\
          # Defaults, shown for reference:\n\
          # publish:\n\

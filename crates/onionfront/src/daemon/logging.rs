@@ -43,10 +43,21 @@ pub fn init(directive: &str, from_flag: bool, private_network: bool) -> Result<(
             }
         }
     }
+    // Arti's client builder starts from a default config (arti-client 0.47 `TorClientBuilder::new`)
+    // whose memory quota is "auto", and building it reads the machine's memory, which the unit's
+    // sandbox hides: "Unable to get the total available memory". That config is replaced at once
+    // by onionfront's, whose quota is always explicit (`arti.memory-max`), so the warning is about
+    // nothing; Arti's "Memory quota tracking initialised max=..." line shows the quota in force.
+    if let Ok(d) = "tor_memquota::config=error".parse() {
+        filter = filter.add_directive(d);
+    }
     let under_journal = std::env::var_os("JOURNAL_STREAM").is_some();
+    // Colour codes only on a terminal: the journal and log files get plain text.
+    let ansi = !under_journal && std::io::IsTerminal::is_terminal(&std::io::stderr());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(ansi)
         .with_target(false);
     let result = if under_journal {
         builder.without_time().try_init()

@@ -47,6 +47,7 @@ pub async fn run(args: RunArgs) -> Result<()> {
         d.bootstrap = "starting".into();
         d.config = Some(config_path.display().to_string());
         d.config_loaded = Some(onionfront_publish::status::rfc3339(started));
+        d.pid = Some(std::process::id());
     });
     let socket_path = crate::cli::status_socket_path(&loaded.config);
     let _socket = match &socket_path {
@@ -127,7 +128,7 @@ pub async fn run(args: RunArgs) -> Result<()> {
             _ = sighup.recv() => {
                 info!("SIGHUP: reloading configuration");
                 notify::notify("RELOADING=1\nSTATUS=reloading the configuration");
-                match load::load(&config_path) {
+                let refused = match load::load(&config_path) {
                     Ok(new) => {
                         load::warn_restart_only_changes(&current.config, &new.config);
                         match handle.reload(new.spec.clone()).await {
@@ -135,14 +136,28 @@ pub async fn run(args: RunArgs) -> Result<()> {
                                 info!(added = summary.added.len(), removed = summary.removed.len(),
                                     changed = summary.changed.len(), unchanged = summary.unchanged.len(),
                                     "configuration reloaded");
-                                source.update_daemon(|d| d.config_loaded = Some(onionfront_publish::status::rfc3339(SystemTime::now())));
                                 current = new;
+                                None
                             }
-                            Err(e) => error!(error = %e, "reload failed"),
+                            Err(e) => {
+                                error!(error = %e, "reload failed");
+                                Some(format!("reload failed: {e}"))
+                            }
                         }
                     }
-                    Err(e) => error!("reload refused, keeping the running configuration: {e:#}"),
-                }
+                    Err(e) => {
+                        error!("reload refused, keeping the running configuration: {e:#}");
+                        Some(format!("reload refused, keeping the running configuration: {e:#}"))
+                    }
+                };
+                // One update, so that `onionfront reload` sees the outcome with the count.
+                source.update_daemon(|d| {
+                    if refused.is_none() {
+                        d.config_loaded = Some(onionfront_publish::status::rfc3339(SystemTime::now()));
+                    }
+                    d.last_reload_error = refused;
+                    d.reloads += 1;
+                });
                 notify::notify("READY=1");
             }
             _ = sigterm.recv() => { info!("SIGTERM: stopping"); break; }
