@@ -1,11 +1,19 @@
-//! The command line: subcommands and their arguments (clap derive), and the rules for values
-//! that can also come from the environment: the config path ([`default_config_path`]) and the
-//! status socket ([`status_socket_path`]).
+//! The command line: subcommands and their arguments (clap derive), the version text, and the
+//! rules for values that can also come from the environment: the config path
+//! ([`default_config_path`]) and the status socket ([`status_socket_path`]).
+//!
+//! Naming rules, so that one letter means one thing everywhere: `-o/--output` is the folder a
+//! subcommand writes into (`init`, `keygen`, `generate-docs`; `--out` stays as a hidden alias for
+//! old command lines), `-c/--config` the config file, `-s/--socket` the status socket (`status`;
+//! Onionbalance's hidden top-level `-s/--socket` spells the same). The top-level options of the
+//! Onionbalance-style form (no subcommand) go before nothing else: `onionfront -c FILE check` is
+//! refused with a hint to write `onionfront check -c FILE` ([`misplaced_subcommand_hint`]).
 
 use std::ffi::OsString;
 use std::path::PathBuf;
+use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use onionfront_core::config::{self, Config};
 
 /// Where the config is read from when neither `-c` nor an env var says.
@@ -20,6 +28,17 @@ pub const ENV_OB_CONFIG: &str = "ONIONBALANCE_CONFIG";
 pub const ENV_STATUS_SOCKET: &str = "ONIONFRONT_STATUS_SOCKET";
 /// Onionbalance's env var for the status socket (wins over the config).
 pub const ENV_OB_STATUS_SOCKET: &str = "ONIONBALANCE_STATUS_SOCKET_LOCATION";
+
+/// What `--version` prints after the name: the crate version, the commit it was built from
+/// (`unknown` without git, see build.rs) and the embedded Arti version (from Cargo.lock).
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("ONIONFRONT_GIT_COMMIT"),
+    "; Arti ",
+    env!("ONIONFRONT_ARTI_VERSION"),
+    ")"
+);
 
 const ABOUT: &str = "Publish one onion address for several backend onion services \
                      (an Onionbalance-compatible load balancer with an embedded Arti Tor client).";
@@ -46,7 +65,7 @@ runs the daemon like `onionbalance -c config.yaml` did.";
 #[derive(Debug, Parser)]
 #[command(
     name = "onionfront",
-    version,
+    version = VERSION,
     about = ABOUT,
     long_about = LONG_ABOUT,
     args_conflicts_with_subcommands = true,
@@ -88,9 +107,10 @@ pub enum Command {
 /// `onionfront generate-docs`.
 #[derive(Debug, Clone, Args)]
 pub struct GenerateDocsArgs {
-    /// Folder to write into: `man/onionfront*.1` and `completions/` (bash, zsh, fish).
-    #[arg(short, long, value_name = "DIR")]
-    pub out: PathBuf,
+    /// Folder to write into: `man/onionfront*.1`, `man/onionfront.yaml.5` and `completions/`
+    /// (bash, zsh, fish).
+    #[arg(short, long, alias = "out", value_name = "DIR")]
+    pub output: PathBuf,
 }
 
 /// `onionfront keygen`.
@@ -98,8 +118,8 @@ pub struct GenerateDocsArgs {
 pub struct KeygenArgs {
     /// Folder for hs_ed25519_secret_key, hs_ed25519_public_key and hostname (created with mode
     /// 0700 if missing). Existing key files there are never overwritten.
-    #[arg(short, long, value_name = "DIR", default_value = ".")]
-    pub out: PathBuf,
+    #[arg(short, long, alias = "out", value_name = "DIR", default_value = ".")]
+    pub output: PathBuf,
 }
 
 /// `onionfront init`.
@@ -112,7 +132,7 @@ pub struct InitArgs {
     #[arg(short = 'n', long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=100))]
     pub instances: Option<u16>,
     /// Number of public services (main addresses) [default: 1, or the number of --key given].
-    #[arg(short, long, value_name = "S", value_parser = clap::value_parser!(u16).range(1..=50))]
+    #[arg(long, value_name = "S", value_parser = clap::value_parser!(u16).range(1..=50))]
     pub services: Option<u16>,
     /// Use an existing key for a service instead of generating one: C tor's
     /// hs_ed25519_secret_key or an Onionbalance PEM key (copied in C tor format). Repeat for
@@ -176,32 +196,101 @@ pub struct StatusArgs {
     /// /run/onionfront/control.
     #[arg(short, long, value_name = "PATH")]
     pub socket: Option<PathBuf>,
-    /// Print the daemon's JSON document as it is instead of a summary.
-    #[arg(long)]
+    /// Output: `table` for people, `json` (the daemon's document as it is, or an error object
+    /// when it cannot be reached), `nagios` (one line with performance data, for Nagios, Icinga
+    /// and other monitoring plugins). The exit code is the same for all three.
+    #[arg(long, value_enum, value_name = "FORMAT", default_value_t = StatusFormat::Table)]
+    pub format: StatusFormat,
+    /// Same as `--format json`.
+    #[arg(long, conflicts_with = "format")]
     pub json: bool,
+    /// Give up (CRITICAL) when the daemon has not answered within this time: seconds, or a
+    /// duration like `500ms` or `1m`.
+    #[arg(short, long, value_name = "DURATION", default_value = "10s", value_parser = parse_timeout)]
+    pub timeout: Duration,
+    /// For this long after the daemon started, a service not yet published (or bootstrap not
+    /// finished) is WARNING instead of CRITICAL.
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
+    pub startup_grace: Duration,
     /// Config file to read status-socket-location from [env: ONIONFRONT_CONFIG,
     /// ONIONBALANCE_CONFIG] [default: /etc/onionfront/config.yaml].
     #[arg(short, long, value_name = "FILE", default_value_os_t = default_config_path(), hide_default_value = true)]
     pub config: PathBuf,
 }
 
+/// How `onionfront status` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StatusFormat {
+    /// A table for people; problems on stderr.
+    Table,
+    /// The daemon's JSON document as it is; `{"error": ...}` when it cannot be reached.
+    Json,
+    /// One line: `ONIONFRONT OK - summary | perfdata` (the monitoring plugin format).
+    Nagios,
+}
+
 impl StatusArgs {
+    /// The output format (`--json` is `--format json`).
+    pub fn output_format(&self) -> StatusFormat {
+        if self.json {
+            StatusFormat::Json
+        } else {
+            self.format
+        }
+    }
+
     /// The socket to query: `--socket`, the env vars, the config's `status-socket-location`
     /// (if the config can be read), then [`DEFAULT_STATUS_SOCKET`].
     pub fn socket_path(&self) -> PathBuf {
+        self.socket_path_and_origin().0
+    }
+
+    /// [`Self::socket_path`] and where it comes from, for messages.
+    pub fn socket_path_and_origin(&self) -> (PathBuf, String) {
         if let Some(s) = &self.socket {
-            return s.clone();
+            return (s.clone(), "--socket".into());
         }
-        if let Some(s) = status_socket_from_env() {
-            return s;
+        if let Some(s) = env_nonempty(ENV_STATUS_SOCKET) {
+            return (s.into(), ENV_STATUS_SOCKET.into());
         }
-        match config::load(&self.config) {
-            Ok(c) => c
-                .status_socket
-                .unwrap_or_else(|| PathBuf::from(DEFAULT_STATUS_SOCKET)),
-            Err(_) => PathBuf::from(DEFAULT_STATUS_SOCKET),
+        if let Some(s) = env_nonempty(ENV_OB_STATUS_SOCKET) {
+            return (s.into(), ENV_OB_STATUS_SOCKET.into());
+        }
+        match config::load(&self.config).map(|c| c.status_socket) {
+            Ok(Some(s)) => (
+                s,
+                format!("status-socket-location in {}", self.config.display()),
+            ),
+            Ok(None) => (
+                DEFAULT_STATUS_SOCKET.into(),
+                format!(
+                    "the default; {} sets no status-socket-location",
+                    self.config.display()
+                ),
+            ),
+            Err(_) => (
+                DEFAULT_STATUS_SOCKET.into(),
+                format!("the default; {} was not read", self.config.display()),
+            ),
         }
     }
+}
+
+/// A duration: `humantime` syntax (`30s`, `5m`, `1h 30m`).
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    humantime::parse_duration(s).map_err(|e| format!("{e} (write e.g. 30s, 5m)"))
+}
+
+/// A timeout: whole seconds as monitoring plugins take them (`-t 10`), or a duration; not zero.
+fn parse_timeout(s: &str) -> Result<Duration, String> {
+    let d = match s.parse::<u64>() {
+        Ok(secs) => Duration::from_secs(secs),
+        Err(_) => parse_duration(s)?,
+    };
+    if d.is_zero() {
+        return Err("must be more than zero".into());
+    }
+    Ok(d)
 }
 
 /// Onionbalance's command line options that make no sense with an embedded Tor client. They are
@@ -246,6 +335,47 @@ impl ObCompatArgs {
         }
         v
     }
+}
+
+/// For a command line clap refused: when a subcommand's name follows top-level options
+/// (`onionfront -c a check`), the same line with the subcommand first (`onionfront check -c
+/// a`), quoted for a POSIX shell. `args` includes the program name.
+pub fn misplaced_subcommand_hint(args: &[OsString]) -> Option<String> {
+    let cmd = <Cli as clap::CommandFactory>::command();
+    let args: Vec<String> = args
+        .iter()
+        .skip(1)
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    if !args.first()?.starts_with('-') {
+        return None;
+    }
+    let end = args.iter().position(|a| a == "--").unwrap_or(args.len());
+    let at = args[..end]
+        .iter()
+        .position(|a| cmd.find_subcommand(a).is_some())?;
+    let reordered = std::iter::once(&args[at])
+        .chain(&args[..at])
+        .chain(&args[at + 1..]);
+    let words: Vec<String> = reordered.map(|a| shell_quote(a)).collect();
+    Some(format!("onionfront {}", words.join(" ")))
+}
+
+/// `s` as one POSIX shell word.
+fn shell_quote(s: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "-_./=:,@%+".contains(c);
+    if !s.is_empty() && s.chars().all(plain) {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
+/// Whether the config path comes from the environment (`$ONIONFRONT_CONFIG` or
+/// `$ONIONBALANCE_CONFIG`): then a bare `onionfront` runs the daemon with it, as a bare
+/// `onionbalance` does, instead of printing the help.
+pub fn config_from_env() -> bool {
+    env_nonempty(ENV_CONFIG).is_some() || env_nonempty(ENV_OB_CONFIG).is_some()
 }
 
 /// A non-empty env var (an empty value counts as unset, as in Onionbalance).
@@ -324,5 +454,86 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert!(Cli::try_parse_from(["onionfront", "-c", "a", "check"]).is_err());
+    }
+
+    fn os(args: &[&str]) -> Vec<OsString> {
+        args.iter().map(OsString::from).collect()
+    }
+
+    #[test]
+    fn a_subcommand_after_top_level_options_gets_the_reordered_line() {
+        let hint = |a: &[&str]| misplaced_subcommand_hint(&os(a));
+        assert_eq!(
+            hint(&["onionfront", "-c", "a", "check"]).as_deref(),
+            Some("onionfront check -c a")
+        );
+        assert_eq!(
+            hint(&["onionfront", "-c", "my config.yaml", "status", "--json"]).as_deref(),
+            Some("onionfront status -c 'my config.yaml' --json")
+        );
+        assert_eq!(
+            hint(&["onionfront", "-v", "it's", "run"]).as_deref(),
+            Some(r"onionfront run -v 'it'\''s'")
+        );
+        // Subcommand first, no subcommand at all, or only after `--`: nothing to suggest.
+        assert_eq!(hint(&["onionfront", "check", "-c", "a"]), None);
+        assert_eq!(hint(&["onionfront", "-c", "a", "frobnicate"]), None);
+        assert_eq!(hint(&["onionfront", "-c", "a", "--", "check"]), None);
+        assert_eq!(hint(&["onionfront"]), None);
+    }
+
+    #[test]
+    fn output_is_o_everywhere_with_out_kept_and_s_only_for_the_socket() {
+        for sub in ["keygen", "generate-docs"] {
+            for flag in ["-o", "--output", "--out"] {
+                let cli = Cli::try_parse_from(["onionfront", sub, flag, "d"]).unwrap();
+                let dir = match cli.command {
+                    Some(Command::Keygen(k)) => k.output,
+                    Some(Command::GenerateDocs(g)) => g.output,
+                    other => panic!("{other:?}"),
+                };
+                assert_eq!(dir, PathBuf::from("d"), "{sub} {flag}");
+            }
+        }
+        assert!(Cli::try_parse_from(["onionfront", "init", "-o", "d", "-s", "2"]).is_err());
+        let cli =
+            Cli::try_parse_from(["onionfront", "init", "-o", "d", "--services", "2"]).unwrap();
+        assert!(matches!(cli.command, Some(Command::Init(i)) if i.services == Some(2)));
+    }
+
+    #[test]
+    fn status_options() {
+        let status = |a: &[&str]| match Cli::try_parse_from(a).map(|c| c.command) {
+            Ok(Some(Command::Status(s))) => Ok(s),
+            Ok(other) => panic!("{other:?}"),
+            Err(e) => Err(e.kind()),
+        };
+        let s = status(&["onionfront", "status"]).unwrap();
+        assert_eq!(s.output_format(), StatusFormat::Table);
+        assert_eq!(s.timeout, Duration::from_secs(10));
+        assert_eq!(s.startup_grace, Duration::from_secs(300));
+        let s = status(&["onionfront", "status", "--json", "-t", "3"]).unwrap();
+        assert_eq!(s.output_format(), StatusFormat::Json);
+        assert_eq!(s.timeout, Duration::from_secs(3));
+        let s = status(&[
+            "onionfront",
+            "status",
+            "--format",
+            "nagios",
+            "--timeout",
+            "1500ms",
+        ])
+        .unwrap();
+        assert_eq!(s.output_format(), StatusFormat::Nagios);
+        assert_eq!(s.timeout, Duration::from_millis(1500));
+        assert!(status(&["onionfront", "status", "--timeout", "0"]).is_err());
+        assert!(status(&["onionfront", "status", "--json", "--format", "table"]).is_err());
+    }
+
+    #[test]
+    fn version_names_the_commit_and_arti() {
+        assert!(VERSION.starts_with(env!("CARGO_PKG_VERSION")), "{VERSION}");
+        assert!(VERSION.contains("; Arti 0."), "{VERSION}");
+        assert!(VERSION.contains("(commit "), "{VERSION}");
     }
 }

@@ -9,10 +9,10 @@ use clap_complete::Shell;
 
 use crate::cli::{Cli, GenerateDocsArgs};
 
-/// Write `man/` and `completions/` under `args.out`.
+/// Write `man/` and `completions/` under `args.output`.
 pub fn run(args: &GenerateDocsArgs) -> Result<()> {
-    let man = args.out.join("man");
-    let completions = args.out.join("completions");
+    let man = args.output.join("man");
+    let completions = args.output.join("completions");
     for dir in [&man, &completions] {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
