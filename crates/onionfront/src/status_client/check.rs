@@ -145,7 +145,7 @@ pub fn assess(report: &StatusReport, now: SystemTime, startup_grace: Duration) -
         .map(|p| format!("{} {}/{}", p.label.replace('_', " "), p.value, p.max))
         .collect::<Vec<_>>()
         .join(", ");
-    problems.sort_by(|a, b| b.0.cmp(&a.0));
+    problems.sort_by_key(|p| std::cmp::Reverse(p.0));
     let severity = problems.first().map_or(Severity::Ok, |p| p.0);
     let summary = if problems.is_empty() {
         counts
