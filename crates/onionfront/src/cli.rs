@@ -1,11 +1,19 @@
-//! The command line: subcommands and their arguments (clap derive), and the rules for values
-//! that can also come from the environment: the config path ([`default_config_path`]) and the
-//! status socket ([`status_socket_path`]).
+//! The command line: subcommands and their arguments (clap derive), the version text, and the
+//! rules for values that can also come from the environment: the config path
+//! ([`default_config_path`]) and the status socket ([`status_socket_path`]).
+//!
+//! Naming rules, so that one letter means one thing everywhere: `-o/--output` is the folder a
+//! subcommand writes into (`init`, `keygen`, `generate-docs`; `--out` stays as a hidden alias for
+//! old command lines), `-c/--config` the config file, `-s/--socket` the status socket (`status`;
+//! Onionbalance's hidden top-level `-s/--socket` spells the same). The top-level options of the
+//! Onionbalance-style form (no subcommand) go before nothing else: `onionfront -c FILE check` is
+//! refused with a hint to write `onionfront check -c FILE` ([`misplaced_subcommand_hint`]).
 
 use std::ffi::OsString;
 use std::path::PathBuf;
+use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use onionfront_core::config::{self, Config};
 
 /// Where the config is read from when neither `-c` nor an env var says.
@@ -20,6 +28,17 @@ pub const ENV_OB_CONFIG: &str = "ONIONBALANCE_CONFIG";
 pub const ENV_STATUS_SOCKET: &str = "ONIONFRONT_STATUS_SOCKET";
 /// Onionbalance's env var for the status socket (wins over the config).
 pub const ENV_OB_STATUS_SOCKET: &str = "ONIONBALANCE_STATUS_SOCKET_LOCATION";
+
+/// What `--version` prints after the name: the crate version, the commit it was built from
+/// (`unknown` without git, see build.rs) and the embedded Arti version (from Cargo.lock).
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("ONIONFRONT_GIT_COMMIT"),
+    "; Arti ",
+    env!("ONIONFRONT_ARTI_VERSION"),
+    ")"
+);
 
 const ABOUT: &str = "Publish one onion address for several backend onion services \
                      (an Onionbalance-compatible load balancer with an embedded Arti Tor client).";
@@ -46,7 +65,7 @@ runs the daemon like `onionbalance -c config.yaml` did.";
 #[derive(Debug, Parser)]
 #[command(
     name = "onionfront",
-    version,
+    version = VERSION,
     about = ABOUT,
     long_about = LONG_ABOUT,
     args_conflicts_with_subcommands = true,
@@ -91,9 +110,10 @@ pub enum Command {
 /// `onionfront generate-docs`.
 #[derive(Debug, Clone, Args)]
 pub struct GenerateDocsArgs {
-    /// Folder to write into: `man/onionfront*.1` and `completions/` (bash, zsh, fish).
-    #[arg(short, long, value_name = "DIR")]
-    pub out: PathBuf,
+    /// Folder to write into: `man/onionfront*.1`, `man/onionfront.yaml.5` and `completions/`
+    /// (bash, zsh, fish).
+    #[arg(short, long, alias = "out", value_name = "DIR")]
+    pub output: PathBuf,
 }
 
 /// `onionfront keygen`.
@@ -101,8 +121,8 @@ pub struct GenerateDocsArgs {
 pub struct KeygenArgs {
     /// Folder for hs_ed25519_secret_key, hs_ed25519_public_key and hostname (created with mode
     /// 0700 if missing). Existing key files there are never overwritten.
-    #[arg(short, long, value_name = "DIR", default_value = ".")]
-    pub out: PathBuf,
+    #[arg(short, long, alias = "out", value_name = "DIR", default_value = ".")]
+    pub output: PathBuf,
 }
 
 /// Where `onionfront init` writes when no `--output` is given: the packaged unit's config folder.
@@ -133,7 +153,7 @@ pub struct InitArgs {
     #[arg(short = 'n', long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=100))]
     pub instances: Option<u16>,
     /// Number of public services (main addresses) [default: 1, or the number of --key given].
-    #[arg(short, long, value_name = "S", value_parser = clap::value_parser!(u16).range(1..=50))]
+    #[arg(long, value_name = "S", value_parser = clap::value_parser!(u16).range(1..=50))]
     pub services: Option<u16>,
     /// Use an existing key for a service instead of generating one: C tor's
     /// hs_ed25519_secret_key or an Onionbalance PEM key (copied in C tor format). Repeat for
@@ -198,9 +218,22 @@ pub struct StatusArgs {
     /// /run/onionfront/control.
     #[arg(short, long, value_name = "PATH")]
     pub socket: Option<PathBuf>,
-    /// Print the daemon's JSON document as it is instead of a summary.
-    #[arg(long)]
+    /// Output: `table` for people, `json` (the daemon's document as it is, or an error object
+    /// when it cannot be reached), `nagios` (one line with performance data, for Nagios, Icinga
+    /// and other monitoring plugins). The exit code is the same for all three.
+    #[arg(long, value_enum, value_name = "FORMAT", default_value_t = StatusFormat::Table)]
+    pub format: StatusFormat,
+    /// Same as `--format json`.
+    #[arg(long, conflicts_with = "format")]
     pub json: bool,
+    /// Give up (CRITICAL) when the daemon has not answered within this time: seconds, or a
+    /// duration like `500ms` or `1m`.
+    #[arg(short, long, value_name = "DURATION", default_value = "10s", value_parser = parse_timeout)]
+    pub timeout: Duration,
+    /// For this long after the daemon started, a service not yet published (or bootstrap not
+    /// finished) is WARNING instead of CRITICAL.
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
+    pub startup_grace: Duration,
     /// Config file to read status-socket-location from [env: ONIONFRONT_CONFIG,
     /// ONIONBALANCE_CONFIG] [default: /etc/onionfront/config.yaml].
     #[arg(short, long, value_name = "FILE", default_value_os_t = default_config_path(), hide_default_value = true)]
@@ -220,28 +253,67 @@ impl InitArgs {
     }
 }
 
+/// How `onionfront status` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StatusFormat {
+    /// A table for people; problems on stderr.
+    Table,
+    /// The daemon's JSON document as it is; `{"error": ...}` when it cannot be reached.
+    Json,
+    /// One line: `ONIONFRONT OK - summary | perfdata` (the monitoring plugin format).
+    Nagios,
+}
+
 impl StatusArgs {
+    /// The output format (`--json` is `--format json`).
+    pub fn output_format(&self) -> StatusFormat {
+        if self.json {
+            StatusFormat::Json
+        } else {
+            self.format
+        }
+    }
+
     /// The socket to query: `--socket`, the env vars, the config's `status-socket-location`
     /// (if the config can be read), then [`DEFAULT_STATUS_SOCKET`].
     pub fn socket_path(&self) -> PathBuf {
-        socket_path_for(self.socket.as_deref(), &self.config)
+        self.socket_path_and_origin().0
+    }
+
+    /// [`Self::socket_path`] and where it comes from, for messages.
+    pub fn socket_path_and_origin(&self) -> (PathBuf, String) {
+        socket_path_and_origin(self.socket.as_deref(), &self.config)
     }
 }
 
-/// The status socket: `socket` if given, the env vars, the config's `status-socket-location` (if
-/// the config can be read), then [`DEFAULT_STATUS_SOCKET`].
-fn socket_path_for(socket: Option<&std::path::Path>, config: &std::path::Path) -> PathBuf {
+/// The status socket and where it comes from: `socket` if given, the env vars, the config's
+/// `status-socket-location` (if the config can be read), then [`DEFAULT_STATUS_SOCKET`].
+fn socket_path_and_origin(
+    socket: Option<&std::path::Path>,
+    config: &std::path::Path,
+) -> (PathBuf, String) {
     if let Some(s) = socket {
-        return s.to_path_buf();
+        return (s.to_path_buf(), "--socket".into());
     }
-    if let Some(s) = status_socket_from_env() {
-        return s;
+    if let Some(s) = env_nonempty(ENV_STATUS_SOCKET) {
+        return (s.into(), ENV_STATUS_SOCKET.into());
     }
-    match config::load(config) {
-        Ok(c) => c
-            .status_socket
-            .unwrap_or_else(|| PathBuf::from(DEFAULT_STATUS_SOCKET)),
-        Err(_) => PathBuf::from(DEFAULT_STATUS_SOCKET),
+    if let Some(s) = env_nonempty(ENV_OB_STATUS_SOCKET) {
+        return (s.into(), ENV_OB_STATUS_SOCKET.into());
+    }
+    match config::load(config).map(|c| c.status_socket) {
+        Ok(Some(s)) => (s, format!("status-socket-location in {}", config.display())),
+        Ok(None) => (
+            DEFAULT_STATUS_SOCKET.into(),
+            format!(
+                "the default; {} sets no status-socket-location",
+                config.display()
+            ),
+        ),
+        Err(_) => (
+            DEFAULT_STATUS_SOCKET.into(),
+            format!("the default; {} was not read", config.display()),
+        ),
     }
 }
 
@@ -252,8 +324,8 @@ pub struct ReloadArgs {
     #[arg(long, value_name = "PID")]
     pub pid: Option<u32>,
     /// How long to wait for the daemon to report the reload.
-    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = humantime::parse_duration)]
-    pub timeout: std::time::Duration,
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_timeout)]
+    pub timeout: Duration,
     /// The daemon's status socket, found as for `onionfront status`.
     #[arg(short, long, value_name = "PATH")]
     pub socket: Option<PathBuf>,
@@ -266,8 +338,25 @@ pub struct ReloadArgs {
 impl ReloadArgs {
     /// The socket to query, by the rules of [`StatusArgs::socket_path`].
     pub fn socket_path(&self) -> PathBuf {
-        socket_path_for(self.socket.as_deref(), &self.config)
+        socket_path_and_origin(self.socket.as_deref(), &self.config).0
     }
+}
+
+/// A duration: `humantime` syntax (`30s`, `5m`, `1h 30m`).
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    humantime::parse_duration(s).map_err(|e| format!("{e} (write e.g. 30s, 5m)"))
+}
+
+/// A timeout: whole seconds as monitoring plugins take them (`-t 10`), or a duration; not zero.
+fn parse_timeout(s: &str) -> Result<Duration, String> {
+    let d = match s.parse::<u64>() {
+        Ok(secs) => Duration::from_secs(secs),
+        Err(_) => parse_duration(s)?,
+    };
+    if d.is_zero() {
+        return Err("must be more than zero".into());
+    }
+    Ok(d)
 }
 
 /// Onionbalance's command line options that make no sense with an embedded Tor client. They are
@@ -314,6 +403,47 @@ impl ObCompatArgs {
     }
 }
 
+/// For a command line clap refused: when a subcommand's name follows top-level options
+/// (`onionfront -c a check`), the same line with the subcommand first (`onionfront check -c
+/// a`), quoted for a POSIX shell. `args` includes the program name.
+pub fn misplaced_subcommand_hint(args: &[OsString]) -> Option<String> {
+    let cmd = <Cli as clap::CommandFactory>::command();
+    let args: Vec<String> = args
+        .iter()
+        .skip(1)
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    if !args.first()?.starts_with('-') {
+        return None;
+    }
+    let end = args.iter().position(|a| a == "--").unwrap_or(args.len());
+    let at = args[..end]
+        .iter()
+        .position(|a| cmd.find_subcommand(a).is_some())?;
+    let reordered = std::iter::once(&args[at])
+        .chain(&args[..at])
+        .chain(&args[at + 1..]);
+    let words: Vec<String> = reordered.map(|a| shell_quote(a)).collect();
+    Some(format!("onionfront {}", words.join(" ")))
+}
+
+/// `s` as one POSIX shell word.
+fn shell_quote(s: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "-_./=:,@%+".contains(c);
+    if !s.is_empty() && s.chars().all(plain) {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
+/// Whether the config path comes from the environment (`$ONIONFRONT_CONFIG` or
+/// `$ONIONBALANCE_CONFIG`): then a bare `onionfront` runs the daemon with it, as a bare
+/// `onionbalance` does, instead of printing the help.
+pub fn config_from_env() -> bool {
+    env_nonempty(ENV_CONFIG).is_some() || env_nonempty(ENV_OB_CONFIG).is_some()
+}
+
 /// A non-empty env var (an empty value counts as unset, as in Onionbalance).
 fn env_nonempty(name: &str) -> Option<OsString> {
     std::env::var_os(name).filter(|v| !v.is_empty())
@@ -356,39 +486,5 @@ pub fn status_socket_origin(config: &Config) -> &'static str {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used)]
-mod tests {
-    use super::*;
-    use clap::CommandFactory;
-
-    #[test]
-    fn clap_definition_is_valid() {
-        Cli::command().debug_assert();
-    }
-
-    #[test]
-    fn parses_subcommands_and_onionbalance_style() {
-        let cli =
-            Cli::try_parse_from(["onionfront", "run", "-c", "x.yaml", "-v", "debug"]).unwrap();
-        match cli.command {
-            Some(Command::Run(r)) => {
-                assert_eq!(r.config, PathBuf::from("x.yaml"));
-                assert_eq!(r.log_level.as_deref(), Some("debug"));
-            }
-            other => panic!("{other:?}"),
-        }
-        let cli = Cli::try_parse_from(["onionfront", "--config", "y.yaml", "-p", "9051"]).unwrap();
-        assert!(cli.command.is_none());
-        assert_eq!(cli.run.config, PathBuf::from("y.yaml"));
-        assert_eq!(cli.compat.given(), ["--port"]);
-        let cli = Cli::try_parse_from(["onionfront", "status", "--json", "-s", "/s"]).unwrap();
-        match cli.command {
-            Some(Command::Status(s)) => {
-                assert!(s.json);
-                assert_eq!(s.socket_path(), PathBuf::from("/s"));
-            }
-            other => panic!("{other:?}"),
-        }
-        assert!(Cli::try_parse_from(["onionfront", "-c", "a", "check"]).is_err());
-    }
-}
+#[path = "cli_tests.rs"]
+mod tests;

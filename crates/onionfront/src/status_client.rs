@@ -1,146 +1,171 @@
-//! `onionfront status`: read the daemon's status socket and print a table (or the JSON as is).
-//! Exits non-zero when a service is not published or has no live backend, so it doubles as a
-//! monitoring check.
+//! `onionfront status`: ask the daemon's status socket for its document and report it as a
+//! table (people), as JSON (scripts) or as one monitoring plugin line (`--format nagios`), with
+//! the exit code of the Nagios plugin convention: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN. Which
+//! state is which is decided in [`check`] (see its rules).
+//!
+//! Failing to get a document is a verdict too: no socket, nothing listening on it or no answer
+//! within `--timeout` is CRITICAL (the daemon is not serving); permission denied or an answer that
+//! is not a status document is UNKNOWN (the check cannot tell). Every format says so: the table
+//! form on stderr, `--json` as `{"error": ..., "socket": ..., "state": ..., "exitCode": ...}` on
+//! stdout, `--format nagios` as its one line.
 
-use std::fmt::Write as _;
-use std::io::Read as _;
-use std::os::unix::net::UnixStream;
-use std::time::Duration;
+pub mod check;
+pub mod table;
 
-use anyhow::{Context, Result, bail};
+use std::io::ErrorKind;
+use std::path::Path;
+use std::time::SystemTime;
+
 use onionfront_publish::StatusReport;
+use tokio::io::AsyncReadExt as _;
+use tokio::net::UnixStream;
 
-use crate::cli::StatusArgs;
+use crate::cli::{StatusArgs, StatusFormat};
+pub use check::{Severity, Verdict};
+pub use table::render;
 
-/// Query the socket, print, and fail when unhealthy.
-pub async fn run(args: StatusArgs) -> Result<()> {
-    let path = args.socket_path();
-    let mut stream = UnixStream::connect(&path).with_context(|| {
-        format!(
-            "cannot connect to the status socket {} (is onionfront running, and is \
-             status-socket-location or ONIONFRONT_STATUS_SOCKET set to this path?)",
-            path.display()
-        )
-    })?;
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .context("cannot set a read timeout on the status socket")?;
-    let mut body = String::new();
-    stream
-        .read_to_string(&mut body)
-        .with_context(|| format!("cannot read from {}", path.display()))?;
-    let report: StatusReport = serde_json::from_str(&body)
-        .with_context(|| format!("{} did not answer with a status document", path.display()))?;
-    if args.json {
-        println!("{body}");
-    } else {
-        print!("{}", render(&report));
-    }
-    let unhealthy: Vec<String> = report
-        .services
-        .iter()
-        .filter(|s| s.state != "published" || s.live_backends == 0)
-        .map(|s| format!("{} is {} ({})", s.onion_address, s.state, s.message))
-        .collect();
-    if report.services.is_empty() {
-        bail!("no service is running yet");
-    }
-    if !unhealthy.is_empty() {
-        bail!("{}", unhealthy.join("; "));
-    }
-    Ok(())
-}
-
-/// The human-readable table.
-pub fn render(report: &StatusReport) -> String {
-    let mut out = String::new();
-    if let Some(d) = &report.daemon {
-        let _ = writeln!(
-            out,
-            "onionfront {}  bootstrap: {}  config: {}",
-            d.version,
-            d.bootstrap,
-            d.config.as_deref().unwrap_or("-")
-        );
-    }
-    for s in &report.services {
-        let _ = writeln!(
-            out,
-            "\nSERVICE {}  {}  ({}/{} backends live)",
-            s.onion_address,
-            s.state.to_uppercase(),
-            s.live_backends,
-            s.instances.len()
-        );
-        let _ = writeln!(out, "  {}", s.message);
-        let _ = writeln!(
-            out,
-            "  {:<28} {:<8} {:<21} {:>10} {:>9}  REASON",
-            "BACKEND", "HEALTH", "LAST DESCRIPTOR", "REVISION", "INTROS"
-        );
-        for i in &s.instances {
-            let short = short_onion(&i.onion_address);
-            let label = match &i.name {
-                Some(n) => format!("{n} {short}"),
-                None => short,
-            };
-            let _ = writeln!(
-                out,
-                "  {:<28} {:<8} {:<21} {:>10} {:>9}  {}",
-                truncate(&label, 28),
-                i.health,
-                i.descriptor_received.as_deref().unwrap_or("never"),
-                i.revision_counter
-                    .map_or("-".to_string(), |r| r.to_string()),
-                format!(
-                    "{}/{}",
-                    i.intro_points_published,
-                    i.intro_points_num
-                        .map_or("-".to_string(), |n| n.to_string())
-                ),
-                i.reason
-            );
+/// Query the socket, print in the chosen format, and return the exit code.
+pub async fn run(args: StatusArgs) -> u8 {
+    let (path, origin) = args.socket_path_and_origin();
+    let format = args.output_format();
+    let (body, report) = match query(&path, &origin, &args).await {
+        Ok(answer) => answer,
+        Err(verdict) => {
+            print_failure(format, &path, &verdict);
+            return verdict.severity.code();
         }
-        for p in &s.periods {
-            let _ = writeln!(
-                out,
-                "  period {}: revision {}, {} intro points in {} descriptor(s), built {} ({}); HSDirs accepted {}/{}",
-                p.time_period,
-                p.revision_counter
-                    .map_or("-".to_string(), |r| r.to_string()),
-                p.intro_points,
-                p.descriptors,
-                p.last_built.as_deref().unwrap_or("never"),
-                p.last_reason.as_deref().unwrap_or("-"),
-                p.accepted,
-                p.total
-            );
-            for h in p.hsdirs.iter().filter(|h| h.state != "accepted") {
-                let _ = writeln!(
-                    out,
-                    "    {} {} after {} attempt(s): {}",
-                    h.hsdir,
-                    h.state,
-                    h.attempts,
-                    h.last_error.as_deref().unwrap_or("-")
+    };
+    let verdict = check::assess(&report, SystemTime::now(), args.startup_grace);
+    match format {
+        StatusFormat::Table => {
+            print!("{}", render(&report));
+            if verdict.severity != Severity::Ok {
+                eprintln!(
+                    "onionfront: {}: {}",
+                    verdict.severity.label(),
+                    verdict.summary
                 );
             }
         }
+        StatusFormat::Json => println!("{body}"),
+        StatusFormat::Nagios => println!("{}", verdict.nagios_line()),
     }
-    out
+    verdict.severity.code()
 }
 
-fn short_onion(a: &str) -> String {
-    match a.get(..8) {
-        Some(p) => format!("{p}….onion"),
-        None => a.to_string(),
+/// The daemon's answer (as sent, and parsed), or the verdict on why there is none.
+async fn query(
+    path: &Path,
+    origin: &str,
+    args: &StatusArgs,
+) -> Result<(String, StatusReport), Verdict> {
+    let exchange = async {
+        let mut stream = UnixStream::connect(path).await?;
+        let mut body = String::new();
+        stream.read_to_string(&mut body).await?;
+        Ok::<_, std::io::Error>(body)
+    };
+    let body = match tokio::time::timeout(args.timeout, exchange).await {
+        Err(_) => {
+            return Err(Verdict::failure(
+                Severity::Critical,
+                format!(
+                    "no answer from the status socket {} within {} (is onionfront stuck?)",
+                    path.display(),
+                    humantime::format_duration(args.timeout)
+                ),
+            ));
+        }
+        Ok(Err(e)) => return Err(connect_failure(path, origin, &e)),
+        Ok(Ok(body)) => body,
+    };
+    match serde_json::from_str::<StatusReport>(&body) {
+        Ok(report) => Ok((body, report)),
+        Err(e) => Err(Verdict::failure(
+            Severity::Unknown,
+            format!(
+                "{} did not answer with a status document: {e}",
+                path.display()
+            ),
+        )),
     }
 }
 
-fn truncate(s: &str, n: usize) -> String {
-    if s.chars().count() <= n {
-        s.to_string()
-    } else {
-        s.chars().take(n.saturating_sub(1)).collect::<String>() + "…"
+/// The verdict on an I/O error talking to the socket, with what to do about it.
+fn connect_failure(path: &Path, origin: &str, e: &std::io::Error) -> Verdict {
+    let p = path.display();
+    match e.kind() {
+        ErrorKind::PermissionDenied => Verdict::failure(
+            Severity::Unknown,
+            format!(
+                "permission denied on the status socket {p} ({origin}): run as root or as a \
+                 member of group onionfront (the socket's group with the packaged unit)"
+            ),
+        ),
+        ErrorKind::NotFound => Verdict::failure(
+            Severity::Critical,
+            format!(
+                "no status socket at {p} ({origin}): is onionfront running, with its status \
+                 socket there? (status-socket-location, ONIONFRONT_STATUS_SOCKET, or --socket)"
+            ),
+        ),
+        ErrorKind::ConnectionRefused => Verdict::failure(
+            Severity::Critical,
+            format!(
+                "nothing listens on the status socket {p} ({origin}): onionfront is not running"
+            ),
+        ),
+        _ => Verdict::failure(
+            Severity::Critical,
+            format!("cannot read the status socket {p} ({origin}): {e}"),
+        ),
+    }
+}
+
+/// Report a failed query in `format`.
+fn print_failure(format: StatusFormat, path: &Path, verdict: &Verdict) {
+    match format {
+        StatusFormat::Table => eprintln!(
+            "onionfront: {}: {}",
+            verdict.severity.label(),
+            verdict.summary
+        ),
+        StatusFormat::Json => {
+            let doc = serde_json::json!({
+                "error": verdict.summary,
+                "socket": path.display().to_string(),
+                "state": verdict.severity.label(),
+                "exitCode": verdict.severity.code(),
+            });
+            println!("{doc}");
+        }
+        StatusFormat::Nagios => println!("{}", verdict.nagios_line()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connect_failures_say_what_to_do() {
+        let p = Path::new("/run/onionfront/control");
+        let v = connect_failure(p, "the default", &ErrorKind::PermissionDenied.into());
+        assert_eq!(v.severity, Severity::Unknown);
+        assert!(
+            v.summary
+                .contains("run as root or as a member of group onionfront"),
+            "{}",
+            v.summary
+        );
+        for kind in [
+            ErrorKind::NotFound,
+            ErrorKind::ConnectionRefused,
+            ErrorKind::Other,
+        ] {
+            let v = connect_failure(p, "the default", &kind.into());
+            assert_eq!(v.severity, Severity::Critical, "{kind:?}");
+            assert!(v.summary.contains("/run/onionfront/control (the default)"));
+        }
     }
 }

@@ -1,5 +1,5 @@
 //! The `onionfront` binary end to end: keygen, init → check, Onionbalance's own folder accepted
-//! by check, env var precedence, and the help and version texts.
+//! by check, and env var precedence. (The version and help texts: tests/cli_usage.rs.)
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -52,38 +52,10 @@ fn chmod(p: &Path, m: u32) {
 }
 
 #[test]
-fn version_and_help() {
-    let (code, out, _) = run(&mut onionfront(&["--version"]));
-    assert_eq!(code, 0);
-    assert_eq!(out, format!("onionfront {}\n", env!("CARGO_PKG_VERSION")));
-    let (code, out, _) = run(&mut onionfront(&["--help"]));
-    assert_eq!(code, 0);
-    for word in ["keygen", "init", "check", "run", "status", "Quick start"] {
-        assert!(out.contains(word), "--help lacks {word}:\n{out}");
-    }
-    // No arguments at all: the help, as a usage error.
-    let (code, _, err) = run(&mut onionfront(&[]));
-    assert_eq!(code, 2);
-    assert!(err.contains("Usage:"), "{err}");
-    // `run` and `status` exist and parse (their behaviour is the daemon's).
-    for sub in ["run", "status"] {
-        let (code, out, _) = run(&mut onionfront(&[sub, "--help"]));
-        assert_eq!(code, 0, "{sub} --help");
-        assert!(out.contains("--config"), "{out}");
-    }
-    let (_, out, _) = run(&mut onionfront(&["run", "--help"]));
-    assert!(out.contains("--log-level"), "{out}");
-    let (_, out, _) = run(&mut onionfront(&["status", "--help"]));
-    assert!(out.contains("--json") && out.contains("--socket"), "{out}");
-    let (code, _, err) = run(&mut onionfront(&["frobnicate"]));
-    assert_eq!(code, 2, "{err}");
-}
-
-#[test]
 fn keygen_writes_ctor_files_and_refuses_to_overwrite() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("new/key");
-    let (code, out, err) = run(&mut onionfront(&["keygen", "--out", s(&dir)]));
+    let (code, out, err) = run(&mut onionfront(&["keygen", "--output", s(&dir)]));
     assert_eq!(code, 0, "{err}");
     let address = out.trim();
     assert!(address.ends_with(".onion") && address.len() == 62, "{out}");
