@@ -92,8 +92,16 @@ enum Mutation {
 }
 
 const SNIPPETS: &[&str] = &[
-    "\n", " ", "hs-descriptor 3\n", "revision-counter 99999\n", "descriptor-lifetime 720\n",
-    "-----BEGIN MESSAGE-----\n", "-----END MESSAGE-----\n", "signature AAAA\n", "\u{0}", "é",
+    "\n",
+    " ",
+    "hs-descriptor 3\n",
+    "revision-counter 99999\n",
+    "descriptor-lifetime 720\n",
+    "-----BEGIN MESSAGE-----\n",
+    "-----END MESSAGE-----\n",
+    "signature AAAA\n",
+    "\u{0}",
+    "é",
 ];
 
 fn arb_mutation() -> impl Strategy<Value = Mutation> {

@@ -718,7 +718,10 @@ fn size_and_alias_bounds() {
     let mut laughs = String::from("x0: &x0 [l, l, l, l, l, l, l, l, l, l]\n");
     for i in 1..12 {
         let p = i - 1;
-        laughs.push_str(&format!("x{i}: &x{i} [{}]\n", vec![format!("*x{p}"); 10].join(", ")));
+        laughs.push_str(&format!(
+            "x{i}: &x{i} [{}]\n",
+            vec![format!("*x{p}"); 10].join(", ")
+        ));
     }
     laughs.push_str(&service_with(""));
     std::fs::write(&p, &laughs).unwrap();

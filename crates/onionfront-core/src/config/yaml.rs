@@ -271,13 +271,17 @@ impl MarkedEventReceiver for Builder {
                 self.insert(node, anchor);
             }
             Event::Alias(id) => {
-                let node = self.anchors.get(&id).map(|(n, _)| n.clone()).unwrap_or(Node {
-                    kind: Kind::Scalar {
-                        value: String::new(),
-                        plain: true,
-                    },
-                    pos,
-                });
+                let node = self
+                    .anchors
+                    .get(&id)
+                    .map(|(n, _)| n.clone())
+                    .unwrap_or(Node {
+                        kind: Kind::Scalar {
+                            value: String::new(),
+                            plain: true,
+                        },
+                        pos,
+                    });
                 // An alias is reported where it is used.
                 let node = Node { pos, ..node };
                 self.insert(node, 0);
@@ -357,7 +361,9 @@ mod tests {
         // yaml-rust2 stops deep flow collections itself (its recursion limit).
         let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
         assert!(parse(&deep).is_err());
-        let block: String = (0..100).map(|i| format!("{}k{i}:\n", "  ".repeat(i))).collect();
+        let block: String = (0..100)
+            .map(|i| format!("{}k{i}:\n", "  ".repeat(i)))
+            .collect();
         let e = parse(&block).unwrap_err();
         assert!(e.message.contains("nest more than 64 deep"), "{e:?}");
         let ok = format!("{}{}", "[".repeat(60), "]".repeat(60));

@@ -127,9 +127,7 @@ fn rejects_not_yet_valid() {
         panic!("{r:?}")
     };
     // Certificate expiry times have a one-hour granularity.
-    let diff = from
-        .duration_since(later)
-        .unwrap_or_else(|e| e.duration());
+    let diff = from.duration_since(later).unwrap_or_else(|e| e.duration());
     assert!(diff <= Duration::from_secs(3600), "{r}");
     assert!(r.to_string().starts_with("not valid before 20"), "{r}");
 

@@ -106,11 +106,16 @@ pub(crate) fn parse(data: &[u8]) -> Result<PemKey, String> {
 
 fn parse_der(der: &[u8]) -> Result<PemKey, String> {
     let Ok(info) = PrivateKeyInfo::from_der(der) else {
-        return Err(if der.windows(ED25519_OID_DER.len()).any(|w| w == ED25519_OID_DER) {
-            "an Ed25519 key, but not in the PKCS#8 layout onionfront reads".into()
-        } else {
-            "not an Ed25519 key (another algorithm)".into()
-        });
+        return Err(
+            if der
+                .windows(ED25519_OID_DER.len())
+                .any(|w| w == ED25519_OID_DER)
+            {
+                "an Ed25519 key, but not in the PKCS#8 layout onionfront reads".into()
+            } else {
+                "not an Ed25519 key (another algorithm)".into()
+            },
+        );
     };
     if info.algorithm.oid != ED25519 {
         return Err("not an Ed25519 key (another algorithm)".into());
