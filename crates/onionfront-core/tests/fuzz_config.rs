@@ -196,8 +196,16 @@ fn seeds_are_valid() {
     }
 }
 
+/// `n` cases, or `PROPTEST_CASES` when set (to run longer by hand).
+fn cases(n: u32) -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(n)
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, failure_persistence: None, .. ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: cases(1024), failure_persistence: None, .. ProptestConfig::default() })]
 
     #[test]
     fn arbitrary_text(text in "(?s).{0,2000}") {
@@ -218,7 +226,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 32, failure_persistence: None, .. ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: cases(64), failure_persistence: None, .. ProptestConfig::default() })]
 
     /// Through the file: size limit, UTF-8 check (arbitrary bytes are rarely UTF-8).
     #[test]

@@ -175,8 +175,16 @@ fn corpus_replays() {
     assert!(n > 0, "empty corpus in {}", dir.display());
 }
 
+/// `n` cases, or `PROPTEST_CASES` when set (to run longer by hand).
+fn cases(n: u32) -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(n)
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, failure_persistence: None, .. ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: cases(1024), failure_persistence: None, .. ProptestConfig::default() })]
 
     #[test]
     fn arbitrary_text_is_refused(text in "(?s).{0,3000}") {
@@ -210,7 +218,7 @@ proptest! {
 
 proptest! {
     // Each case builds and signs a descriptor: fewer cases.
-    #![proptest_config(ProptestConfig { cases: 24, failure_persistence: None, .. ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: cases(64), failure_persistence: None, .. ProptestConfig::default() })]
 
     /// Validly signed descriptors with varied fields: accepted exactly when a client of the main
     /// address could use them, and then with the fields they were built with.
