@@ -3,6 +3,8 @@
 //! bootstrap stops it within seconds, with `STOPPING=1`, exit code 0 and the socket removed.
 //! (Bootstrap, READY=1, watchdog pings and reloads are checked on the private Tor network by the
 //! e2e suite.) Loopback only: the one "fallback" directory is a closed port on 127.0.0.1.
+//!
+//! Also: a SIGHUP that arrives while the config is still loading does not kill the daemon.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -49,10 +51,8 @@ fn wait_datagram(sock: &UnixDatagram, seen: &mut Vec<String>, f: impl Fn(&str) -
     }
 }
 
-#[test]
-fn sigterm_during_bootstrap_stops_cleanly_and_tells_systemd() {
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
+/// A config in `d` (with keys made there) whose Tor network is a closed port on 127.0.0.1.
+fn config_text(d: &Path) -> String {
     keygen(&d.join("main"));
     let backend = keygen(&d.join("backend"));
     // A port on 127.0.0.1 that nothing listens on.
@@ -61,21 +61,24 @@ fn sigterm_during_bootstrap_stops_cleanly_and_tells_systemd() {
         .local_addr()
         .unwrap()
         .port();
-    let config = d.join("config.yaml");
-    fs::write(
-        &config,
-        format!(
-            "status-socket-location: {sock}\n\
-             arti:\n  state-dir: {d}/state\n  cache-dir: {d}/cache\n\
-             tor-network:\n  authorities: [0123456789ABCDEF0123456789ABCDEF01234567]\n  \
-             fallbacks:\n    - {{rsa-identity: 89ABCDEF0123456789ABCDEF0123456789ABCDEF, \
-             ed-identity: AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA, orport: \"127.0.0.1:{closed}\"}}\n\
-             services:\n  - key: main/hs_ed25519_secret_key\n    instances:\n      - address: {backend}\n",
-            sock = d.join("status.sock").display(),
-            d = d.display(),
-        ),
+    format!(
+        "status-socket-location: {sock}\n\
+         arti:\n  state-dir: {d}/state\n  cache-dir: {d}/cache\n\
+         tor-network:\n  authorities: [0123456789ABCDEF0123456789ABCDEF01234567]\n  \
+         fallbacks:\n    - {{rsa-identity: 89ABCDEF0123456789ABCDEF0123456789ABCDEF, \
+         ed-identity: AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA, orport: \"127.0.0.1:{closed}\"}}\n\
+         services:\n  - key: main/hs_ed25519_secret_key\n    instances:\n      - address: {backend}\n",
+        sock = d.join("status.sock").display(),
+        d = d.display(),
     )
-    .unwrap();
+}
+
+#[test]
+fn sigterm_during_bootstrap_stops_cleanly_and_tells_systemd() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let config = d.join("config.yaml");
+    fs::write(&config, config_text(d)).unwrap();
     let notify_path = d.join("notify.sock");
     let notify = UnixDatagram::bind(&notify_path).unwrap();
     notify
@@ -134,10 +137,107 @@ fn sigterm_during_bootstrap_stops_cleanly_and_tells_systemd() {
         std::thread::sleep(Duration::from_millis(50));
     };
     assert!(code.success(), "exit status {code}");
-    wait_datagram(&notify, &mut seen, |m| m == "STOPPING=1");
+    wait_datagram(&notify, &mut seen, |m| m.lines().any(|l| l == "STOPPING=1"));
     assert!(
         !seen.iter().any(|m| m.lines().any(|l| l == "READY=1")),
         "READY=1 without a bootstrap: {seen:?}"
     );
     assert!(!d.join("status.sock").exists(), "status socket left behind");
+}
+
+/// Start `onionfront run` on `config`, with a test `NOTIFY_SOCKET` and extra env vars.
+fn spawn(config: &Path, notify_path: &Path, env: &[(&str, &str)]) -> Daemon {
+    let mut cmd = Command::new(BIN);
+    cmd.args(["run", "-c", config.to_str().unwrap()])
+        .env("NOTIFY_SOCKET", notify_path)
+        .env_remove("ONIONFRONT_STATUS_SOCKET")
+        .env_remove("ONIONBALANCE_STATUS_SOCKET_LOCATION")
+        .env_remove("WATCHDOG_USEC")
+        .env_remove("WATCHDOG_PID")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    Daemon(cmd.spawn().unwrap())
+}
+
+/// SIGTERM `daemon` and expect a clean exit within 5 s.
+fn stop(daemon: &mut Daemon) {
+    let t = Instant::now();
+    let kill = Command::new("kill")
+        .args(["-TERM", &daemon.0.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    loop {
+        if let Some(st) = daemon.0.try_wait().unwrap() {
+            assert!(st.success(), "exit status {st}");
+            return;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(5),
+            "still running 5 s after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The config is a FIFO, so the daemon blocks reading it, inside `run`, until the test writes
+/// it: a SIGHUP sent meanwhile (an early `systemctl reload`) must not kill the process.
+#[test]
+fn sighup_while_the_config_loads_is_not_fatal() {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let text = config_text(d);
+    let config = d.join("config.yaml");
+    let status = Command::new("mkfifo").arg(&config).status().unwrap();
+    assert!(status.success());
+    let notify_path = d.join("notify.sock");
+    let notify = UnixDatagram::bind(&notify_path).unwrap();
+    notify
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    let mut daemon = spawn(&config, &notify_path, &[]);
+
+    // Opening the FIFO for writing without blocking succeeds once a reader has it open: the
+    // daemon is then inside the config loader.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut writer = loop {
+        match fs::OpenOptions::new()
+            .write(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(&config)
+        {
+            Ok(w) => break w,
+            Err(_) => {
+                assert!(
+                    Instant::now() < deadline,
+                    "the daemon never opened its config"
+                );
+                assert!(daemon.0.try_wait().unwrap().is_none(), "the daemon exited");
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        }
+    };
+    let kill = Command::new("kill")
+        .args(["-HUP", &daemon.0.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        daemon.0.try_wait().unwrap().is_none(),
+        "SIGHUP during the config load killed the daemon"
+    );
+    writer.write_all(text.as_bytes()).unwrap();
+    drop(writer);
+
+    let mut seen = Vec::new();
+    wait_datagram(&notify, &mut seen, |m| {
+        m.starts_with("STATUS=bootstrapping")
+    });
+    stop(&mut daemon);
 }

@@ -29,7 +29,8 @@ pub const MAX_REVISION_LEAD_SECS: u32 = 5;
 pub fn ope_key(blinded: &HsBlindIdKeypair) -> AesOpeKey {
     let exp: &ed25519::ExpandedKeypair = blinded.as_ref();
     let mut secret = Zeroizing::new([0u8; 65]);
-    secret[1..].copy_from_slice(&exp.to_secret_key_bytes());
+    let bytes = Zeroizing::new(exp.to_secret_key_bytes());
+    secret[1..].copy_from_slice(&bytes[..]);
     AesOpeKey::from_secret(&secret[..])
 }
 

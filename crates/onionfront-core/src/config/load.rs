@@ -1,6 +1,9 @@
 //! Loading `config.yaml`: [`load`] (read and parse) and [`parse`] (text), which check everything
 //! that can be checked without reading the key files. [`super::load_with_keys`] also loads the
 //! keys.
+//!
+//! Bounds: a file over [`MAX_CONFIG_BYTES`] is refused before it is parsed, and the YAML tree is
+//! bounded in nodes (aliases expanded) and depth (see the `yaml` module).
 
 use std::path::{Path, PathBuf};
 
@@ -10,6 +13,10 @@ use super::model::{ArtiConfig, Config, LogConfig, PublishConfig};
 use super::sections;
 use super::services::{ServiceSpans, services};
 use super::yaml::{self, Kind, Node};
+
+/// The largest config file read: a config is a few KiB; this keeps a wrong path (a log, a disk
+/// image) from being read into memory whole. Aliases are bounded separately (in nodes).
+pub const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
 
 /// The top-level keys.
 const TOP: &[&str] = &[
@@ -42,13 +49,30 @@ pub(crate) fn load_spanned(path: &Path) -> Result<(Config, Vec<ServiceSpans>), C
             problem,
         }])
     };
-    let bytes = std::fs::read(path).map_err(|e| single(Problem::Read(e)))?;
+    let bytes = read_bounded(path).map_err(|e| single(Problem::Read(e)))?;
+    if bytes.len() as u64 > MAX_CONFIG_BYTES {
+        return Err(single(Problem::Invalid(format!(
+            "the file is larger than {} KiB: not a config file (a config with a thousand \
+             backends is under 200 KiB)",
+            MAX_CONFIG_BYTES / 1024
+        ))));
+    }
     let text = String::from_utf8(bytes).map_err(|_| {
         single(Problem::Invalid(
             "the file is not UTF-8 text (is it the key file instead of the config?)".into(),
         ))
     })?;
     parse_spanned(&text, path)
+}
+
+/// Read at most `MAX_CONFIG_BYTES + 1` bytes of `path` (one more than allowed, to tell).
+fn read_bounded(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read as _;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?
+        .take(MAX_CONFIG_BYTES + 1)
+        .read_to_end(&mut bytes)?;
+    Ok(bytes)
 }
 
 pub(crate) fn parse_spanned(

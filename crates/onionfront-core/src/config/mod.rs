@@ -28,7 +28,7 @@ mod yaml;
 
 pub use clients::parse_client_key;
 pub use error::{ConfigError, Diagnostic, Position, Problem};
-pub use load::{load, parse};
+pub use load::{MAX_CONFIG_BYTES, load, parse};
 pub use model::*;
 pub use sections::log_filter;
 pub use with_keys::{LoadedConfig, load_with_keys, parse_with_keys};

@@ -58,6 +58,25 @@ pub struct InstanceConfig {
     pub name: Option<String>,
 }
 
+impl InstanceConfig {
+    /// How logs and metrics name this backend, the instance at `position` (0-based) of its
+    /// service, unless the operator opted in to addresses: its `name`, or `instances[N]`.
+    ///
+    /// Backend addresses link the backends to the public service, so they are kept out of
+    /// everything a local user or a log collector may read (docs/operations.md).
+    pub fn label(&self, position: usize) -> String {
+        backend_label(self.name.as_deref(), position)
+    }
+}
+
+/// [`InstanceConfig::label`] from a backend's `name` and its position in its service.
+pub fn backend_label(name: Option<&str>, position: usize) -> String {
+    match name {
+        Some(n) if !n.trim().is_empty() => n.to_string(),
+        _ => format!("instances[{position}]"),
+    }
+}
+
 /// One authorized client of restricted discovery.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthorizedClient {
@@ -172,12 +191,16 @@ impl Default for PublishConfig {
 pub struct LogConfig {
     /// A `tracing` filter (`info`, `onionfront=debug,warn`). Default `info`.
     pub level: String,
+    /// `backend-addresses`: the operator's opt-in to backend onion addresses in logs. Off: a
+    /// backend is named by [`InstanceConfig::label`] (docs/operations.md, "Backend addresses").
+    pub backend_addresses: bool,
 }
 
 impl Default for LogConfig {
     fn default() -> Self {
         LogConfig {
             level: "info".into(),
+            backend_addresses: false,
         }
     }
 }
@@ -187,6 +210,9 @@ impl Default for LogConfig {
 pub struct MetricsConfig {
     /// Address of the Prometheus endpoint; always a loopback address (the loader refuses others).
     pub listen: SocketAddr,
+    /// `backend-addresses`: the operator's opt-in to an `address` label on per-backend series.
+    /// Off: backends are labelled by [`InstanceConfig::label`] only.
+    pub backend_addresses: bool,
 }
 
 impl Default for ArtiConfig {

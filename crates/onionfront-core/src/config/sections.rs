@@ -320,9 +320,12 @@ pub(crate) fn publish(ctx: &mut Ctx, node: &Node) -> Option<PublishConfig> {
 
 /// `log:`.
 pub(crate) fn log(ctx: &mut Ctx, node: &Node) -> Option<LogConfig> {
-    const KEYS: &[&str] = &["level"];
+    const KEYS: &[&str] = &["level", "backend-addresses"];
     let mut f = Fields::new(ctx, node, "log", KEYS)?;
     let mut out = LogConfig::default();
+    if let Some(n) = f.take("backend-addresses") {
+        out.backend_addresses = fields::boolean(ctx, n, &f.field("backend-addresses"))?;
+    }
     if let Some(n) = f.take("level") {
         let field = f.field("level");
         let s = fields::string(ctx, n, &field)?;
@@ -380,10 +383,14 @@ pub fn log_filter(s: &str) -> Result<String, String> {
 
 /// `metrics:`.
 pub(crate) fn metrics(ctx: &mut Ctx, node: &Node) -> Option<MetricsConfig> {
-    const KEYS: &[&str] = &["listen"];
+    const KEYS: &[&str] = &["listen", "backend-addresses"];
     let mut f = Fields::new(ctx, node, "metrics", KEYS)?;
     let n = f.require(ctx, "listen");
     let field = f.field("listen");
+    let backend_addresses = match f.take("backend-addresses") {
+        Some(b) => fields::boolean(ctx, b, &f.field("backend-addresses")),
+        None => Some(false),
+    };
     f.finish(ctx);
     let n = n?;
     let listen = fields::socket_addr(ctx, n, &field)?;
@@ -398,5 +405,8 @@ pub(crate) fn metrics(ctx: &mut Ctx, node: &Node) -> Option<MetricsConfig> {
         );
         return None;
     }
-    Some(MetricsConfig { listen })
+    Some(MetricsConfig {
+        listen,
+        backend_addresses: backend_addresses?,
+    })
 }

@@ -1,4 +1,6 @@
-//! "Did you mean `X`?": the closest known key to a misspelt one, by edit distance.
+//! "Did you mean `X`?": the closest known key to a misspelt one, by edit distance (`strsim`'s
+//! optimal string alignment distance). A suggestion is made only within a third of the key's
+//! length (at least 1 edit), and the closest key wins.
 
 /// The known key closest to `input`, if it is close enough to be a likely typo. Case and
 /// `_`/`-` differences count as nothing (`status_socket_location` → `status-socket-location`).
@@ -14,31 +16,10 @@ pub(crate) fn did_you_mean<'a>(input: &str, known: &[&'a str]) -> Option<&'a str
 }
 
 /// Edit distance between `a` and `b`: insertions, deletions, substitutions and transpositions of
-/// adjacent characters (optimal string alignment), so `nmae` is 1 away from `name`.
+/// adjacent characters (optimal string alignment, `strsim::osa_distance`), so `nmae` is 1 away
+/// from `name`.
 pub(crate) fn levenshtein(a: &str, b: &str) -> usize {
-    let a: Vec<char> = a.chars().collect();
-    let b: Vec<char> = b.chars().collect();
-    // d[i][j]: distance between a[..i] and b[..j].
-    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
-    for (i, row) in d.iter_mut().enumerate() {
-        row[0] = i;
-    }
-    for (j, cell) in d[0].iter_mut().enumerate() {
-        *cell = j;
-    }
-    for i in 1..=a.len() {
-        for j in 1..=b.len() {
-            let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut v = (d[i - 1][j] + 1)
-                .min(d[i][j - 1] + 1)
-                .min(d[i - 1][j - 1] + cost);
-            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
-                v = v.min(d[i - 2][j - 2] + 1);
-            }
-            d[i][j] = v;
-        }
-    }
-    d[a.len()][b.len()]
+    strsim::osa_distance(a, b)
 }
 
 #[cfg(test)]

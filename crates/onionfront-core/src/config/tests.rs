@@ -698,3 +698,41 @@ fn odd_inputs() {
     ));
     assert_eq!(c.services[1].instances, c.services[0].instances);
 }
+
+/// A file over the size limit is refused before it is parsed (and before it is read whole), and
+/// a "billion laughs" file at the alias budget; both errors name the file.
+#[test]
+fn size_and_alias_bounds() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("config.yaml");
+    let mut big = service_with("");
+    big.push_str(&"# padding\n".repeat((MAX_CONFIG_BYTES as usize) / 10 + 1));
+    std::fs::write(&p, &big).unwrap();
+    assert_eq!(
+        load(&p).unwrap_err().to_string(),
+        format!(
+            "{}: the file is larger than 1024 KiB: not a config file (a config with a thousand \
+             backends is under 200 KiB)",
+            p.display()
+        )
+    );
+
+    let mut laughs = String::from("x0: &x0 [l, l, l, l, l, l, l, l, l, l]\n");
+    for i in 1..12 {
+        let p = i - 1;
+        laughs.push_str(&format!(
+            "x{i}: &x{i} [{}]\n",
+            vec![format!("*x{p}"); 10].join(", ")
+        ));
+    }
+    laughs.push_str(&service_with(""));
+    std::fs::write(&p, &laughs).unwrap();
+    let t = std::time::Instant::now();
+    let e = load(&p).unwrap_err().to_string();
+    assert!(t.elapsed() < Duration::from_secs(5));
+    assert!(
+        e.starts_with(&format!("{}:5:", p.display()))
+            && e.contains("YAML syntax error: the document has more than 100000 nodes"),
+        "{e}"
+    );
+}

@@ -1,5 +1,11 @@
 //! A YAML tree that remembers where every node is: built from `yaml-rust2`'s parser events,
 //! because its `Yaml` values carry no positions. Anchors and aliases are resolved by copying.
+//!
+//! Bounds, so that no file can exhaust memory or the stack: the tree holds at most
+//! [`MAX_NODES`] nodes in all, counting every node an alias copies (a "billion laughs" file,
+//! aliases of aliases, stops there), and containers nest at most [`MAX_DEPTH`] deep. Either
+//! limit is a [`SyntaxError`] at the node that crossed it. (The file's size is bounded by the
+//! loader.)
 
 use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
 use yaml_rust2::scanner::{Marker, TScalarStyle};
@@ -90,6 +96,11 @@ fn position(m: Marker) -> Position {
     }
 }
 
+/// The most nodes a config may hold, aliases expanded (a real config has a few hundred).
+pub(crate) const MAX_NODES: usize = 100_000;
+/// The deepest nesting of mappings and lists (a real config nests 4 deep).
+pub(crate) const MAX_DEPTH: usize = 64;
+
 /// Parse `text` into its documents (an empty file has none).
 pub(crate) fn parse(text: &str) -> Result<Vec<Node>, SyntaxError> {
     let mut builder = Builder::default();
@@ -98,7 +109,26 @@ pub(crate) fn parse(text: &str) -> Result<Vec<Node>, SyntaxError> {
         pos: position(*e.marker()),
         message: e.info().to_string(),
     })?;
-    Ok(builder.docs)
+    match builder.limit {
+        Some(e) => Err(e),
+        None => Ok(builder.docs),
+    }
+}
+
+/// How many nodes `node` holds, itself included.
+fn count(node: &Node) -> usize {
+    // Iterative: the tree may be as deep as MAX_DEPTH, and this runs on every anchor.
+    let mut n = 0;
+    let mut todo = vec![node];
+    while let Some(node) = todo.pop() {
+        n += 1;
+        match &node.kind {
+            Kind::Scalar { .. } => {}
+            Kind::Seq(items) => todo.extend(items),
+            Kind::Map(entries) => todo.extend(entries.iter().flat_map(|(k, v)| [k, v])),
+        }
+    }
+    n
 }
 
 /// A container being filled.
@@ -112,13 +142,35 @@ enum Open {
 struct Builder {
     docs: Vec<Node>,
     stack: Vec<Open>,
-    anchors: std::collections::HashMap<usize, Node>,
+    /// Each anchor's node and how many nodes it holds.
+    anchors: std::collections::HashMap<usize, (Node, usize)>,
+    /// Nodes in the tree so far, aliases expanded.
+    nodes: usize,
+    /// The first limit crossed; once set, further events are ignored.
+    limit: Option<SyntaxError>,
 }
 
 impl Builder {
+    /// Account for `n` more nodes at `pos`; false (and the error recorded) past [`MAX_NODES`].
+    fn charge(&mut self, n: usize, pos: Position) -> bool {
+        self.nodes = self.nodes.saturating_add(n);
+        if self.nodes > MAX_NODES {
+            self.limit = Some(SyntaxError {
+                pos,
+                message: format!(
+                    "the document has more than {MAX_NODES} nodes with its aliases expanded \
+                     (aliases nested to multiply a document are refused)"
+                ),
+            });
+            return false;
+        }
+        true
+    }
+
     fn insert(&mut self, node: Node, anchor: usize) {
         if anchor > 0 {
-            self.anchors.insert(anchor, node.clone());
+            let n = count(&node);
+            self.anchors.insert(anchor, (node.clone(), n));
         }
         match self.stack.last_mut() {
             None => self.docs.push(node),
@@ -160,7 +212,27 @@ fn place_empty_value(key: &Node, value: Node) -> Node {
 
 impl MarkedEventReceiver for Builder {
     fn on_event(&mut self, ev: Event, mark: Marker) {
+        if self.limit.is_some() {
+            return;
+        }
         let pos = position(mark);
+        let new_nodes = match &ev {
+            Event::Scalar(..) | Event::SequenceStart(..) | Event::MappingStart(..) => 1,
+            Event::Alias(id) => self.anchors.get(id).map_or(1, |(_, n)| *n),
+            _ => 0,
+        };
+        if !self.charge(new_nodes, pos) {
+            return;
+        }
+        if matches!(ev, Event::SequenceStart(..) | Event::MappingStart(..))
+            && self.stack.len() >= MAX_DEPTH
+        {
+            self.limit = Some(SyntaxError {
+                pos,
+                message: format!("mappings and lists nest more than {MAX_DEPTH} deep"),
+            });
+            return;
+        }
         match ev {
             Event::Scalar(value, style, anchor, _tag) => {
                 let plain = style == TScalarStyle::Plain;
@@ -199,13 +271,17 @@ impl MarkedEventReceiver for Builder {
                 self.insert(node, anchor);
             }
             Event::Alias(id) => {
-                let node = self.anchors.get(&id).cloned().unwrap_or(Node {
-                    kind: Kind::Scalar {
-                        value: String::new(),
-                        plain: true,
-                    },
-                    pos,
-                });
+                let node = self
+                    .anchors
+                    .get(&id)
+                    .map(|(n, _)| n.clone())
+                    .unwrap_or(Node {
+                        kind: Kind::Scalar {
+                            value: String::new(),
+                            plain: true,
+                        },
+                        pos,
+                    });
                 // An alias is reported where it is used.
                 let node = Node { pos, ..node };
                 self.insert(node, 0);
@@ -258,6 +334,40 @@ mod tests {
         assert_eq!(e.pos.line, 2);
         let e = parse("a: b\n c: d\n").unwrap_err();
         assert_eq!(e.pos, Position { line: 2, column: 3 });
+    }
+
+    /// "Billion laughs": each level aliases the previous one ten times. Refused at the node
+    /// budget, quickly and without allocating the expansion.
+    #[test]
+    fn alias_expansion_is_bounded() {
+        let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..10 {
+            let p = i - 1;
+            text.push_str(&format!(
+                "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
+            ));
+        }
+        let t = std::time::Instant::now();
+        let e = parse(&text).unwrap_err();
+        assert!(t.elapsed() < std::time::Duration::from_secs(5));
+        assert!(e.message.contains("more than 100000 nodes"), "{e:?}");
+        assert_eq!(e.pos.line, 5, "{e:?}");
+        // A few aliases are fine.
+        assert!(parse("a: &x [1, 2]\nb: [*x, *x]\n").is_ok());
+    }
+
+    #[test]
+    fn nesting_is_bounded() {
+        // yaml-rust2 stops deep flow collections itself (its recursion limit).
+        let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        assert!(parse(&deep).is_err());
+        let block: String = (0..100)
+            .map(|i| format!("{}k{i}:\n", "  ".repeat(i)))
+            .collect();
+        let e = parse(&block).unwrap_err();
+        assert!(e.message.contains("nest more than 64 deep"), "{e:?}");
+        let ok = format!("{}{}", "[".repeat(60), "]".repeat(60));
+        assert!(parse(&ok).is_ok());
     }
 
     #[test]

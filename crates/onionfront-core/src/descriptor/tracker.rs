@@ -138,8 +138,8 @@ impl BackendTracker {
             .as_ref()
             .is_none_or(|l| l.period.interval_num() <= desc.period.interval_num());
         if newer_or_same_period {
+            // No backend address in logs (docs/operations.md); the caller's log names it.
             debug!(
-                backend = %desc.address,
                 period = desc.period.interval_num(),
                 revision,
                 ?outcome,

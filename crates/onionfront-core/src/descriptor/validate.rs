@@ -1,5 +1,8 @@
 //! Validating a backend's descriptor: parse, decrypt, signatures, blinded key, freshness.
 //!
+//! Freshness: expired certificates are refused, and so are certificates that expire later than
+//! a backend could have made them now (its clock is far ahead, or the time is forged).
+//!
 //! The cryptographic checks are Arti's client-side parser (`HsDesc::parse_decrypt_validate`,
 //! the same code an Arti client runs). This module maps its errors to specific [`Rejection`]s,
 //! adds the checks a client of the *main* address needs (no restricted discovery, no intro
@@ -46,6 +49,14 @@ pub struct ValidatedDescriptor {
     pub dropped_intro_points: usize,
 }
 
+/// The longest certificate lifetime a backend gives its descriptor: C tor's
+/// `HS_DESC_CERT_LIFETIME` and Arti's, 54 hours from when it builds the descriptor.
+pub const MAX_CERT_LIFETIME: Duration = Duration::from_secs(54 * 3600);
+
+/// How far ahead of ours a backend's clock may be, plus the one-hour granularity of certificate
+/// expiry times.
+pub const CLOCK_AHEAD_TOLERANCE: Duration = Duration::from_secs(2 * 3600);
+
 /// Consensus facts validation can use; all optional.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ValidationParams {
@@ -55,6 +66,11 @@ pub struct ValidationParams {
 }
 
 /// Why a backend descriptor was rejected. `Display` is the reason shown in logs and status.
+///
+/// The texts never contain the backend's onion address (docs/operations.md, "Backend
+/// addresses"): they are logged at warn level, and a backend is named in logs by its configured
+/// `name` or position. The variants that concern one address carry it as a field, for a caller
+/// that has the operator's permission to show it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum Rejection {
@@ -62,7 +78,7 @@ pub enum Rejection {
     #[error("not a valid v3 onion service descriptor: {0}")]
     Malformed(String),
     /// The descriptor is signed by another blinded key: another service or another period.
-    #[error("{}", BlindedKeyMismatchDisplay { address, period: *period, matches_period: *matches_period })]
+    #[error("{}", BlindedKeyMismatchDisplay { period: *period, matches_period: *matches_period })]
     BlindedKeyMismatch {
         /// The configured backend.
         address: OnionAddress,
@@ -72,7 +88,7 @@ pub enum Rejection {
         matches_period: Option<u64>,
     },
     /// The blinded key of the address could not be computed (not a valid key).
-    #[error("cannot derive the blinded key of {address} in period #{period}")]
+    #[error("cannot derive the blinded key of the backend's address in period #{period}")]
     Blinding {
         /// The configured backend.
         address: OnionAddress,
@@ -84,7 +100,7 @@ pub enum Rejection {
     BadSignature(String),
     /// The superencrypted layer does not decrypt with the backend's subcredential.
     #[error(
-        "decryption failed: the superencrypted layer does not decrypt with {address}'s subcredential (corrupted?)"
+        "decryption failed: the superencrypted layer does not decrypt with the backend's subcredential (corrupted?)"
     )]
     DecryptionFailed {
         /// The configured backend.
@@ -107,7 +123,8 @@ pub enum Rejection {
         /// When it expired.
         at: SystemTime,
     },
-    /// Not valid yet (clock skew, or a forged time).
+    /// Not valid yet (clock skew, or a forged time): its certificates expire later than a
+    /// descriptor made now could ([`MAX_CERT_LIFETIME`] + [`CLOCK_AHEAD_TOLERANCE`]).
     #[error("not valid before {}", humantime::format_rfc3339_seconds(*from))]
     NotYetValid {
         /// When it becomes valid.
@@ -145,18 +162,17 @@ pub enum Rejection {
 }
 
 /// Display helper for [`Rejection::BlindedKeyMismatch`].
-struct BlindedKeyMismatchDisplay<'a> {
-    address: &'a OnionAddress,
+struct BlindedKeyMismatchDisplay {
     period: u64,
     matches_period: Option<u64>,
 }
 
-impl fmt::Display for BlindedKeyMismatchDisplay<'_> {
+impl fmt::Display for BlindedKeyMismatchDisplay {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "blinded key does not match {} in period #{}",
-            self.address, self.period
+            "blinded key does not match the configured address in period #{}",
+            self.period
         )?;
         if let Some(p) = self.matches_period {
             write!(f, " (it is the key of period #{p})")?;
@@ -214,6 +230,19 @@ pub fn validate_backend_descriptor_with(
         }
         Err(e) => return Err(Rejection::Malformed(e.to_string())),
     };
+    // Ed25519 certificates carry only an expiry. One that expires later than a backend could
+    // have made it (`MAX_CERT_LIFETIME` from now, with some clock skew) was made in our future:
+    // a backend clock far ahead, or a forged time that would keep the descriptor "valid" for
+    // longer than any real one.
+    if let Some(end) = end
+        && now
+            .checked_add(MAX_CERT_LIFETIME + CLOCK_AHEAD_TOLERANCE)
+            .is_some_and(|limit| end > limit)
+    {
+        return Err(Rejection::NotYetValid {
+            from: end.checked_sub(MAX_CERT_LIFETIME).unwrap_or(end),
+        });
+    }
     // Certificates always carry an expiry; without one, the descriptor lifetime bounds it.
     let lifetime_minutes = outer_text::lifetime_minutes(text).unwrap_or(180);
     let lifetime = Duration::from_secs(u64::from(lifetime_minutes) * 60);
@@ -244,8 +273,8 @@ pub fn validate_backend_descriptor_with(
         return Err(Rejection::NoUsableIntroPoints(all));
     }
     if intro_points.len() < all {
+        // No address here: the caller names the backend (see `Rejection`).
         debug!(
-            backend = %address,
             dropped = all - intro_points.len(),
             "dropped intro points without RSA identity or address"
         );

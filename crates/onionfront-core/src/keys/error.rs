@@ -32,6 +32,17 @@ pub enum KeyError {
         /// The directory.
         path: PathBuf,
     },
+    /// Not a regular file (a FIFO, socket or device): reading it could block or never end.
+    #[error(
+        "key file {} is {kind}, not a regular file; point at the key file itself",
+        .path.display()
+    )]
+    NotRegularFile {
+        /// The path.
+        path: PathBuf,
+        /// What it is instead ("a FIFO", "a socket", "a device").
+        kind: &'static str,
+    },
     /// Group or others may access the file: like ssh, we refuse to use it.
     #[error(
         "key file {} is accessible by group or others (mode {mode:04o}); run `chmod 600 {}`",

@@ -24,6 +24,11 @@ pub enum PermissionCheck {
 
 /// Read a secret file: it must exist, be a regular file, be private (unless `check` is
 /// permissive) and be small.
+///
+/// Symbolic links are followed (as ssh and C tor do): what is checked, for type and mode, is the
+/// file the link points at. Anything but a regular file (a FIFO, a socket, a device) is refused
+/// before it is opened, and the file is opened non-blocking and checked again through the open
+/// descriptor, so a FIFO put in its place in between cannot block start-up or a reload either.
 pub(crate) fn read_secret(
     path: &Path,
     check: PermissionCheck,
@@ -37,6 +42,9 @@ pub(crate) fn read_secret(
     })?;
     if meta.is_dir() {
         return Err(KeyError::IsDirectory { path: path.into() });
+    }
+    if !meta.is_file() {
+        return Err(not_regular(path, &meta));
     }
     #[cfg(unix)]
     if check == PermissionCheck::Strict {
@@ -52,10 +60,25 @@ pub(crate) fn read_secret(
     if meta.len() > MAX_KEY_FILE {
         return Err(KeyError::UnknownFormat { path: path.into() });
     }
-    let mut file = File::open(path).map_err(|e| KeyError::Unreadable {
+    let mut opts = OpenOptions::new();
+    opts.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        // Opening a FIFO for reading blocks until a writer comes, unless non-blocking.
+        opts.custom_flags(libc::O_NONBLOCK);
+    }
+    let mut file = opts.open(path).map_err(|e| KeyError::Unreadable {
         path: path.into(),
         source: e,
     })?;
+    let opened = file.metadata().map_err(|e| KeyError::Unreadable {
+        path: path.into(),
+        source: e,
+    })?;
+    if !opened.is_file() {
+        return Err(not_regular(path, &opened));
+    }
     // Preallocate so the buffer is never reallocated (which would leave unzeroed copies).
     let mut buf = Zeroizing::new(Vec::with_capacity(MAX_KEY_FILE as usize + 1));
     (&mut file)
@@ -69,6 +92,36 @@ pub(crate) fn read_secret(
         return Err(KeyError::UnknownFormat { path: path.into() });
     }
     Ok(buf)
+}
+
+/// The error for a path that is neither a folder nor a regular file.
+fn not_regular(path: &Path, meta: &fs::Metadata) -> KeyError {
+    let ft = meta.file_type();
+    #[cfg(unix)]
+    let kind = {
+        use std::os::unix::fs::FileTypeExt;
+        if ft.is_fifo() {
+            "a FIFO"
+        } else if ft.is_socket() {
+            "a socket"
+        } else if ft.is_block_device() || ft.is_char_device() {
+            "a device"
+        } else if ft.is_dir() {
+            "a directory"
+        } else {
+            "something other than a file"
+        }
+    };
+    #[cfg(not(unix))]
+    let kind = if ft.is_dir() {
+        "a directory"
+    } else {
+        "something other than a file"
+    };
+    KeyError::NotRegularFile {
+        path: path.into(),
+        kind,
+    }
 }
 
 /// Create `dir` (and missing parents) with mode 0700 for the folders it creates. An existing
@@ -161,6 +214,60 @@ fn write_tmp_then_link(tmp: &Path, path: &Path, bytes: &[u8], mode: u32) -> io::
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
+
+    /// A FIFO would block the read (start-up, or a reload) until some writer came: refused at
+    /// once, directly and through a symlink.
+    #[cfg(unix)]
+    #[test]
+    fn refuses_a_fifo_without_blocking() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("key");
+        let status = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&fifo, &link).unwrap();
+        for p in [&fifo, &link] {
+            let (tx, rx) = std::sync::mpsc::channel();
+            let p2 = p.clone();
+            std::thread::spawn(move || {
+                let _ = tx.send(read_secret(&p2, PermissionCheck::Permissive).map(|_| ()));
+            });
+            let r = rx
+                .recv_timeout(std::time::Duration::from_secs(5))
+                .expect("read_secret blocked on a FIFO");
+            let e = r.unwrap_err();
+            assert!(matches!(e, KeyError::NotRegularFile { .. }), "{e:?}");
+            assert_eq!(
+                e.to_string(),
+                format!(
+                    "key file {} is a FIFO, not a regular file; point at the key file itself",
+                    p.display()
+                )
+            );
+        }
+    }
+
+    /// A symlink to a private key file works (the target's mode is what counts).
+    #[cfg(unix)]
+    #[test]
+    fn follows_symlinks_to_regular_files() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("real");
+        fs::write(&target, b"x").unwrap();
+        fs::set_permissions(&target, fs::Permissions::from_mode(0o600)).unwrap();
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        assert_eq!(&*read_secret(&link, PermissionCheck::Strict).unwrap(), b"x");
+        fs::set_permissions(&target, fs::Permissions::from_mode(0o644)).unwrap();
+        assert!(matches!(
+            read_secret(&link, PermissionCheck::Strict),
+            Err(KeyError::Permissions { .. })
+        ));
+    }
 
     #[cfg(unix)]
     #[test]

@@ -17,6 +17,7 @@ mod pem;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use digest::Digest;
 use rand::Rng as _;
@@ -64,8 +65,8 @@ pub struct CtorFiles {
 
 /// A public service's identity key and its onion address.
 pub struct ServiceKey {
-    /// Arti's keypair, for blinding and signing.
-    keypair: HsIdKeypair,
+    /// Arti's keypair, for blinding and signing; shared (not copied) with the scheduler.
+    keypair: Arc<HsIdKeypair>,
     /// The 64-byte expanded secret key exactly as C tor stores it (clamped scalar ‖ hash prefix),
     /// so that writing a key read from a C tor file reproduces that file byte for byte.
     expanded: Zeroizing<[u8; 64]>,
@@ -101,10 +102,12 @@ impl ServiceKey {
         expanded[31] |= 64;
         let ekp = ExpandedKeypair::from(&tor_llcrypto::pk::ed25519::Keypair::from_bytes(seed));
         let address = OnionAddress::from_public_key(ekp.public().to_bytes());
+        let mut seed_copy = Zeroizing::new([0u8; 32]);
+        seed_copy.copy_from_slice(seed);
         ServiceKey {
-            keypair: HsIdKeypair::from(ekp),
+            keypair: Arc::new(HsIdKeypair::from(ekp)),
             expanded,
-            seed: Some(Zeroizing::new(*seed)),
+            seed: Some(seed_copy),
             address,
             format,
         }
@@ -114,14 +117,16 @@ impl ServiceKey {
     /// the tag). `None` if the bytes cannot be a key (Arti's API allows for that; in practice
     /// every 64-byte string is one).
     pub fn from_expanded(expanded: &[u8; 64]) -> Option<ServiceKey> {
-        let expanded = Zeroizing::new(*expanded);
+        let mut copy = Zeroizing::new([0u8; 64]);
+        copy.copy_from_slice(expanded);
         // The scalar gets reduced mod ℓ; the public key (and every signature) is the same as with
-        // C tor's unreduced clamped scalar.
-        let ekp = ExpandedKeypair::from_secret_key_bytes(*expanded)?;
+        // C tor's unreduced clamped scalar. Arti's constructor takes the bytes by value: that
+        // one copy is the callee's, out of our reach.
+        let ekp = ExpandedKeypair::from_secret_key_bytes(*copy)?;
         let address = OnionAddress::from_public_key(ekp.public().to_bytes());
         Some(ServiceKey {
-            keypair: HsIdKeypair::from(ekp),
-            expanded,
+            keypair: Arc::new(HsIdKeypair::from(ekp)),
+            expanded: copy,
             seed: None,
             address,
             format: KeyFormat::CTor,
@@ -191,6 +196,11 @@ impl ServiceKey {
     /// Arti's identity keypair.
     pub fn keypair(&self) -> &HsIdKeypair {
         &self.keypair
+    }
+
+    /// The same keypair, shared: for tasks that outlive this value, without copying the secret.
+    pub fn shared_keypair(&self) -> Arc<HsIdKeypair> {
+        Arc::clone(&self.keypair)
     }
 
     /// The format it was loaded from.

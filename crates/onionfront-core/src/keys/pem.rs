@@ -1,25 +1,26 @@
 //! Onionbalance's key format: an unencrypted PKCS#8 Ed25519 private key in PEM
 //! (`-----BEGIN PRIVATE KEY-----`), as `onionbalance-config` and Python's `cryptography` write it.
 //!
-//! The DER is the fixed 16-byte prefix `302e020100300506032b657004220420` followed by the 32-byte
-//! seed. The PKCS#8 v2 form that also carries the public key (RFC 8410 `OneAsymmetricKey`) is
-//! accepted too; the public key in it must match the seed.
+//! The PEM armour (one `PRIVATE KEY` block, no headers, CRLF and leading whitespace tolerated)
+//! is read here; the DER inside is decoded by the `pkcs8` crate (RFC 5208 `PrivateKeyInfo` and
+//! the RFC 5958 v2 form that also carries the public key; the public key must then match the
+//! seed, which the caller checks). The algorithm must be Ed25519 (RFC 8410, OID 1.3.101.112)
+//! and the private key a 32-byte seed. Every buffer that holds key material is zeroed on drop
+//! and sized up front, so that no reallocation leaves a copy behind.
 
 use base64::Engine as _;
+use pkcs8::der::asn1::OctetStringRef;
+use pkcs8::der::{Decode as _, Encode as _};
+use pkcs8::{AlgorithmIdentifierRef, ObjectIdentifier, PrivateKeyInfo};
 use zeroize::Zeroizing;
 
-/// DER prefix of a PKCS#8 v1 Ed25519 private key (48 bytes in all).
-const V1_PREFIX: [u8; 16] = [
-    0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
-];
-/// DER prefix of a PKCS#8 v2 Ed25519 private key with the public key (83 bytes in all).
-const V2_PREFIX: [u8; 16] = [
-    0x30, 0x51, 0x02, 0x01, 0x01, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
-];
-/// What follows the seed in the v2 form: `[1] BIT STRING (33 bytes, 0 unused bits)`.
-const V2_PUBLIC_PREFIX: [u8; 3] = [0x81, 0x21, 0x00];
-/// The Ed25519 algorithm identifier (OID 1.3.101.112), to tell "other algorithm" apart.
-const ED25519_OID: [u8; 5] = [0x06, 0x03, 0x2b, 0x65, 0x70];
+/// The Ed25519 algorithm (RFC 8410).
+const ED25519: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.101.112");
+/// Its DER encoding, to tell "an Ed25519 key in another layout" from "another algorithm" when
+/// the DER does not decode.
+const ED25519_OID_DER: [u8; 5] = [0x06, 0x03, 0x2b, 0x65, 0x70];
+/// Length of the DER of a PKCS#8 v1 Ed25519 key.
+const V1_DER_LEN: usize = 48;
 
 const BEGIN: &str = "-----BEGIN ";
 const END: &str = "-----END ";
@@ -74,7 +75,9 @@ pub(crate) fn parse(data: &[u8]) -> Result<PemKey, String> {
             ));
         }
     }
-    let mut body = Zeroizing::new(String::new());
+    // Sized for the whole text up front: `push_str` never reallocates (a reallocation would
+    // leave an unzeroed copy of the key behind).
+    let mut body = Zeroizing::new(String::with_capacity(text.len()));
     let mut ended = false;
     for line in text.lines().skip(1) {
         let line = line.trim();
@@ -102,34 +105,62 @@ pub(crate) fn parse(data: &[u8]) -> Result<PemKey, String> {
 }
 
 fn parse_der(der: &[u8]) -> Result<PemKey, String> {
+    let Ok(info) = PrivateKeyInfo::from_der(der) else {
+        return Err(
+            if der
+                .windows(ED25519_OID_DER.len())
+                .any(|w| w == ED25519_OID_DER)
+            {
+                "an Ed25519 key, but not in the PKCS#8 layout onionfront reads".into()
+            } else {
+                "not an Ed25519 key (another algorithm)".into()
+            },
+        );
+    };
+    if info.algorithm.oid != ED25519 {
+        return Err("not an Ed25519 key (another algorithm)".into());
+    }
+    let layout = || "an Ed25519 key, but not in the PKCS#8 layout onionfront reads".to_string();
+    if info.algorithm.parameters.is_some() {
+        return Err(layout());
+    }
+    // RFC 8410: the private key is itself an OCTET STRING holding the 32-byte seed.
+    let inner = OctetStringRef::from_der(info.private_key).map_err(|_| layout())?;
     let mut seed = Zeroizing::new([0u8; 32]);
-    if der.len() == 48 && der[..16] == V1_PREFIX {
-        seed.copy_from_slice(&der[16..]);
-        return Ok(PemKey { seed, public: None });
+    if inner.as_bytes().len() != seed.len() {
+        return Err(layout());
     }
-    if der.len() == 83 && der[..16] == V2_PREFIX && der[48..51] == V2_PUBLIC_PREFIX {
-        seed.copy_from_slice(&der[16..48]);
-        let mut public = [0u8; 32];
-        public.copy_from_slice(&der[51..]);
-        return Ok(PemKey {
-            seed,
-            public: Some(public),
-        });
-    }
-    if der.windows(ED25519_OID.len()).any(|w| w == ED25519_OID) {
-        Err("an Ed25519 key, but not in the PKCS#8 layout onionfront reads".into())
-    } else {
-        Err("not an Ed25519 key (another algorithm)".into())
-    }
+    seed.copy_from_slice(inner.as_bytes());
+    let public = match info.public_key {
+        None => None,
+        Some(p) => Some(<[u8; 32]>::try_from(p).map_err(|_| layout())?),
+    };
+    Ok(PemKey { seed, public })
 }
 
 /// The PEM text (PKCS#8 v1, unencrypted) of the Ed25519 key with `seed`, as Onionbalance writes it.
 pub(crate) fn encode(seed: &[u8; 32]) -> Zeroizing<String> {
-    let mut der = Zeroizing::new(Vec::with_capacity(48));
-    der.extend_from_slice(&V1_PREFIX);
-    der.extend_from_slice(seed);
-    let b64 = Zeroizing::new(base64::engine::general_purpose::STANDARD.encode(&*der));
-    let mut out = Zeroizing::new(String::from("-----BEGIN PRIVATE KEY-----\n"));
+    // CurvePrivateKey ::= OCTET STRING (the seed), itself the PKCS#8 privateKey.
+    let mut inner = Zeroizing::new([0u8; 34]);
+    inner[0] = 0x04;
+    inner[1] = 0x20;
+    inner[2..].copy_from_slice(seed);
+    let info = PrivateKeyInfo::new(
+        AlgorithmIdentifierRef {
+            oid: ED25519,
+            parameters: None,
+        },
+        &inner[..],
+    );
+    let mut der = Zeroizing::new([0u8; V1_DER_LEN]);
+    // The layout is fixed: this cannot fail, and an empty key would be refused when read back.
+    let der_len = info
+        .encode_to_slice(&mut der[..])
+        .map(<[u8]>::len)
+        .unwrap_or(0);
+    let b64 = Zeroizing::new(base64::engine::general_purpose::STANDARD.encode(&der[..der_len]));
+    let mut out = Zeroizing::new(String::with_capacity(b64.len() + b64.len() / 64 + 64));
+    out.push_str("-----BEGIN PRIVATE KEY-----\n");
     for chunk in b64.as_bytes().chunks(64) {
         // base64 output is ASCII.
         out.push_str(&String::from_utf8_lossy(chunk));

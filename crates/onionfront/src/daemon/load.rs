@@ -1,14 +1,14 @@
 //! Loading the config and keys into what the scheduler runs, for start-up and for SIGHUP.
+//!
+//! The scheduler gets each identity key as the `Arc` the loaded key holds: the secret is never
+//! copied out of the buffers `onionfront-core` zeroes on drop.
 
 use std::path::Path;
-use std::sync::Arc;
 
 use anyhow::{Result, anyhow};
 use onionfront_core::config::{Config, LoadedConfig, load_with_keys};
-use onionfront_core::keys::ServiceKey;
 use onionfront_publish::{BackendSpec, SchedulerSpec, ServiceSpec};
-use tor_hscrypto::pk::HsIdKeypair;
-use tor_llcrypto::pk::{curve25519, ed25519};
+use tor_llcrypto::pk::curve25519;
 use tracing::warn;
 
 /// A loaded configuration: the validated config and the scheduler spec made from it.
@@ -31,7 +31,7 @@ fn to_spec(loaded: LoadedConfig) -> Result<Loaded> {
         .map(|(svc, key)| {
             Ok(ServiceSpec {
                 address: key.address(),
-                identity: Arc::new(copy_keypair(key)?),
+                identity: key.shared_keypair(),
                 backends: svc
                     .instances
                     .iter()
@@ -63,19 +63,6 @@ fn to_spec(loaded: LoadedConfig) -> Result<Loaded> {
         config: loaded.config,
         spec,
     })
-}
-
-/// The scheduler shares the identity between tasks; `ServiceKey` keeps its own copy.
-fn copy_keypair(key: &ServiceKey) -> Result<HsIdKeypair> {
-    let bytes = zeroize::Zeroizing::new(key.keypair().as_ref().to_secret_key_bytes());
-    ed25519::ExpandedKeypair::from_secret_key_bytes(*bytes)
-        .map(HsIdKeypair::from)
-        .ok_or_else(|| {
-            anyhow!(
-                "internal error: the key of {} could not be copied",
-                key.address()
-            )
-        })
 }
 
 /// Settings that only take effect on restart: say so when a reload changes them.

@@ -3,6 +3,7 @@
 //! signals: SIGHUP reloads (a bad config is refused and the running one stays), SIGTERM/SIGINT
 //! stop within a few seconds.
 
+pub mod limits;
 mod load;
 mod logging;
 pub mod metrics;
@@ -25,7 +26,16 @@ pub use status_source::StatusSource;
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(4);
 
 /// Run the daemon until SIGTERM/SIGINT.
+///
+/// The signal handlers are installed before anything else: a SIGHUP (an early `systemctl
+/// reload`) or SIGTERM that arrives while the config is loading is then queued, not fatal (the
+/// default action of both is to terminate). A queued SIGHUP reloads once publishing has started.
 pub async fn run(args: RunArgs) -> Result<()> {
+    let mut sighup = signal(SignalKind::hangup()).context("cannot install the SIGHUP handler")?;
+    let mut sigterm =
+        signal(SignalKind::terminate()).context("cannot install the SIGTERM handler")?;
+    let mut sigint =
+        signal(SignalKind::interrupt()).context("cannot install the SIGINT handler")?;
     let config_path = args.config.clone();
     let loaded = load::load(&config_path)?;
     logging::init(
@@ -55,15 +65,9 @@ pub async fn run(args: RunArgs) -> Result<()> {
         None => None,
     };
     let _metrics = match loaded.config.metrics {
-        Some(m) => Some(AbortOnDrop(metrics::serve(m.listen, source.clone()).await?)),
+        Some(m) => Some(AbortOnDrop(metrics::serve(&m, source.clone()).await?)),
         None => None,
     };
-
-    let mut sighup = signal(SignalKind::hangup()).context("cannot install the SIGHUP handler")?;
-    let mut sigterm =
-        signal(SignalKind::terminate()).context("cannot install the SIGTERM handler")?;
-    let mut sigint =
-        signal(SignalKind::interrupt()).context("cannot install the SIGINT handler")?;
 
     notify::status("bootstrapping the embedded Tor client");
     let network = onionfront_arti::create_unbootstrapped(
