@@ -180,6 +180,10 @@ pub struct CheckArgs {
     /// /etc/onionfront/config.yaml].
     #[arg(short, long, value_name = "FILE", default_value_os_t = default_config_path(), hide_default_value = true)]
     pub config: PathBuf,
+    /// Print nothing when the config is fine, only the problems (the systemd unit's
+    /// `ExecStartPre=`: the report lists the backends' addresses, which stay out of the journal).
+    #[arg(short, long)]
+    pub quiet: bool,
 }
 
 /// `onionfront run` (and `onionfront` without a subcommand).

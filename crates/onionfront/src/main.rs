@@ -40,7 +40,9 @@ fn main() -> ExitCode {
             init_cli_logging();
             return match commands::check::check(&args) {
                 Ok(report) => {
-                    print!("{report}");
+                    if !args.quiet {
+                        print!("{report}");
+                    }
                     ExitCode::SUCCESS
                 }
                 Err(problems) => {
@@ -59,7 +61,7 @@ fn main() -> ExitCode {
                 }
             };
         }
-        Some(Command::Reload(args)) => commands::reload::run(&args),
+        Some(Command::Reload(args)) => block_on(commands::reload::run(args)),
         Some(Command::GenerateDocs(args)) => commands::generate_docs::run(&args),
         None => {
             let ignored = cli.compat.given();

@@ -28,7 +28,7 @@ pub use table::render;
 pub async fn run(args: StatusArgs) -> u8 {
     let (path, origin) = args.socket_path_and_origin();
     let format = args.output_format();
-    let (body, report) = match query(&path, &origin, &args).await {
+    let (body, report) = match query(&path, &origin, args.timeout).await {
         Ok(answer) => answer,
         Err(verdict) => {
             print_failure(format, &path, &verdict);
@@ -54,10 +54,10 @@ pub async fn run(args: StatusArgs) -> u8 {
 }
 
 /// The daemon's answer (as sent, and parsed), or the verdict on why there is none.
-async fn query(
+pub(crate) async fn query(
     path: &Path,
     origin: &str,
-    args: &StatusArgs,
+    timeout: std::time::Duration,
 ) -> Result<(String, StatusReport), Verdict> {
     let exchange = async {
         let mut stream = UnixStream::connect(path).await?;
@@ -65,14 +65,14 @@ async fn query(
         stream.read_to_string(&mut body).await?;
         Ok::<_, std::io::Error>(body)
     };
-    let body = match tokio::time::timeout(args.timeout, exchange).await {
+    let body = match tokio::time::timeout(timeout, exchange).await {
         Err(_) => {
             return Err(Verdict::failure(
                 Severity::Critical,
                 format!(
                     "no answer from the status socket {} within {} (is onionfront stuck?)",
                     path.display(),
-                    humantime::format_duration(args.timeout)
+                    humantime::format_duration(timeout)
                 ),
             ));
         }

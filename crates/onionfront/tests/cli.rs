@@ -187,6 +187,9 @@ fn init_then_check() {
         out.contains(&format!("    {}  (backend-2)\n", backends[1])),
         "{out}"
     );
+    // --quiet (the unit's ExecStartPre): nothing when fine, so no address reaches the journal.
+    let quiet = run(&mut onionfront(&["check", "--quiet", "-c", s(&config)]));
+    assert_eq!(quiet, (0, String::new(), String::new()));
     assert!(
         out.contains(&format!(
             "status socket: {} (from status-socket-location)",

@@ -99,7 +99,7 @@ fn the_unit_commands_parse_with_this_binary() {
     // systemd substitutes $MAINPID before running the command.
     let reload = one(&s, "ExecReload").replace("$MAINPID", "1");
     assert!(
-        pre.contains(" check -c /etc/onionfront/config.yaml"),
+        pre.contains(" check --quiet -c /etc/onionfront/config.yaml"),
         "{pre}"
     );
     assert!(

@@ -13,15 +13,12 @@
 //!   unknown: a warning says so and the exit code is 0, since the daemon did get the signal;
 //! - no answer within `--timeout`: exit 1.
 
-use std::io::Read as _;
-use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result, bail};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
-use onionfront_publish::StatusReport;
 use onionfront_publish::status::DaemonStatus;
 
 use crate::cli::ReloadArgs;
@@ -29,10 +26,13 @@ use crate::cli::ReloadArgs;
 /// How often the status socket is asked while waiting.
 const POLL: Duration = Duration::from_millis(200);
 
+/// How long one question to the status socket may take.
+const ASK_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Run `onionfront reload`.
-pub fn run(args: &ReloadArgs) -> Result<()> {
+pub async fn run(args: ReloadArgs) -> Result<()> {
     let socket = args.socket_path();
-    let before = daemon_status(&socket);
+    let before = daemon_status(&socket).await;
     let pid = match (args.pid, &before) {
         (Some(pid), _) => pid,
         (None, Ok(d)) => d.pid.with_context(|| {
@@ -59,8 +59,8 @@ pub fn run(args: &ReloadArgs) -> Result<()> {
     };
     let deadline = Instant::now() + args.timeout;
     loop {
-        std::thread::sleep(POLL);
-        if let Ok(now) = daemon_status(&socket)
+        tokio::time::sleep(POLL).await;
+        if let Ok(now) = daemon_status(&socket).await
             && now.reloads > before.reloads
         {
             return match now.last_reload_error {
@@ -83,19 +83,11 @@ pub fn run(args: &ReloadArgs) -> Result<()> {
     }
 }
 
-/// The daemon part of the status document at `socket`.
-fn daemon_status(socket: &Path) -> Result<DaemonStatus> {
-    let mut stream = UnixStream::connect(socket)
-        .with_context(|| format!("cannot connect to the status socket {}", socket.display()))?;
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .context("cannot set a read timeout on the status socket")?;
-    let mut body = String::new();
-    stream
-        .read_to_string(&mut body)
-        .with_context(|| format!("cannot read from {}", socket.display()))?;
-    let report: StatusReport = serde_json::from_str(&body)
-        .with_context(|| format!("{} did not answer with a status document", socket.display()))?;
+/// The daemon part of the status document at `socket` (asked as `onionfront status` does).
+async fn daemon_status(socket: &Path) -> Result<DaemonStatus> {
+    let (_, report) = crate::status_client::query(socket, "--socket", ASK_TIMEOUT)
+        .await
+        .map_err(|verdict| anyhow::anyhow!("{}", verdict.summary))?;
     report
         .daemon
         .with_context(|| format!("{} did not report the daemon's state", socket.display()))
