@@ -198,14 +198,7 @@ fn scenario(net: &mut Network, c: &Container, deb: &std::path::Path, p: &Progres
     p.say("systemctl reload of a broken config failed and the service kept running");
 
     // SIGKILL: systemd restarts it (Restart=on-failure) and it publishes again.
-    let pid_before = c.ok(&[
-        "systemctl",
-        "show",
-        "-p",
-        "MainPID",
-        "--value",
-        "onionfront",
-    ])?;
+    let pid_before = unit_property(c, "MainPID")?;
     let t_kill = Instant::now();
     c.ok(&["systemctl", "kill", "-s", "KILL", "onionfront"])?;
     poll_until(
@@ -213,29 +206,16 @@ fn scenario(net: &mut Network, c: &Container, deb: &std::path::Path, p: &Progres
         Duration::from_secs(60),
         Duration::from_millis(300),
         || {
-            let restarts = c.ok(&[
-                "systemctl",
-                "show",
-                "-p",
-                "NRestarts",
-                "--value",
-                "onionfront",
-            ])?;
+            let restarts = unit_property(c, "NRestarts")?;
             let active = c.run(&["systemctl", "is-active", "onionfront"])?;
-            Ok((restarts.trim() == "1"
-                && String::from_utf8_lossy(&active.stdout).trim() == "active")
-                .then_some(()))
+            Ok(
+                (restarts == "1" && String::from_utf8_lossy(&active.stdout).trim() == "active")
+                    .then_some(()),
+            )
         },
     )?;
-    let pid_after = c.ok(&[
-        "systemctl",
-        "show",
-        "-p",
-        "MainPID",
-        "--value",
-        "onionfront",
-    ])?;
-    assert_ne!(pid_before.trim(), pid_after.trim());
+    let pid_after = unit_property(c, "MainPID")?;
+    assert_ne!(pid_before, pid_after);
     wait_until_republished(c, &main, Duration::from_secs(120))?;
     p.say(format!(
         "killed with SIGKILL: restarted by systemd and published again in {:.1?}",
@@ -258,6 +238,15 @@ fn scenario(net: &mut Network, c: &Container, deb: &std::path::Path, p: &Progres
     ));
     c.ok(&["systemctl", "stop", "onionfront"])?;
     Ok(())
+}
+
+/// A property of the unit (`systemctl show -p NAME --value onionfront`), trimmed.
+fn unit_property(c: &Container, name: &str) -> Result<String> {
+    Ok(
+        c.ok(&["systemctl", "show", "-p", name, "--value", "onionfront"])?
+            .trim()
+            .to_string(),
+    )
 }
 
 /// What the package installs, and that installing did not start the service (no config yet).

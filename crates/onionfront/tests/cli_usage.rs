@@ -6,33 +6,10 @@
 
 use std::fs;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 
-const BIN: &str = env!("CARGO_BIN_EXE_onionfront");
-
-fn onionfront(args: &[&str]) -> Command {
-    let mut c = Command::new(BIN);
-    c.args(args)
-        .env_remove("ONIONFRONT_CONFIG")
-        .env_remove("ONIONBALANCE_CONFIG")
-        .env_remove("ONIONFRONT_STATUS_SOCKET")
-        .env_remove("ONIONBALANCE_STATUS_SOCKET_LOCATION")
-        .env_remove("RUST_LOG");
-    c
-}
-
-fn run(cmd: &mut Command) -> (i32, String, String) {
-    let Output {
-        status,
-        stdout,
-        stderr,
-    } = cmd.output().expect("running onionfront");
-    (
-        status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&stdout).into_owned(),
-        String::from_utf8_lossy(&stderr).into_owned(),
-    )
-}
+mod common;
+use common::{onionfront, run};
 
 #[test]
 fn version_and_help() {
