@@ -33,9 +33,9 @@ use tor_hscrypto::time::TimePeriod;
 use tor_linkspec::OwnedCircTarget;
 use tor_netdir::{DirEvent, NetDir, Timeliness};
 use tor_rtcompat::{PreferredRuntime, SleepProvider as _, SleepProviderExt as _};
-use tracing::{debug, warn};
+use tracing::{debug, info, warn};
 
-use crate::bootstrap::{BootstrapProgress, bootstrap_client};
+use crate::progress::BootstrapProgress;
 use crate::directory::{ArtiDirectory, find_relay};
 use crate::error::{ArtiError, chain};
 
@@ -159,7 +159,12 @@ impl ArtiNetwork {
 
     /// Bootstrap (if not done yet): returns once Arti can build circuits.
     pub async fn bootstrap(&self) -> Result<(), ArtiError> {
-        bootstrap_client(&self.client).await?;
+        let started = std::time::Instant::now();
+        self.client
+            .bootstrap()
+            .await
+            .map_err(|error| ArtiError::Bootstrap { error })?;
+        info!(elapsed = ?started.elapsed(), "Arti bootstrapped");
         if self.handles.get().is_none() {
             let handles = Handles::from_client(&self.client)?;
             let _ = self.handles.set(handles);

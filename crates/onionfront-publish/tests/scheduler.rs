@@ -12,7 +12,8 @@ use onionfront_core::descriptor::validate_backend_descriptor;
 use onionfront_core::testing;
 use onionfront_publish::fake::{Behaviour, FakeNetwork};
 use onionfront_publish::{
-    BackendSpec, Directory, Network, SchedulerHandle, SchedulerSpec, ServiceSpec, StatusReport,
+    BackendHealth, BackendSpec, Directory, Network, PublishState, SchedulerHandle, SchedulerSpec,
+    ServiceSpec, StatusReport, UploadState,
 };
 use tokio::sync::watch;
 
@@ -176,7 +177,7 @@ async fn publishes_both_periods_to_every_hsdir_with_two_intro_points_per_backend
     let (handle, mut rx) = start(&net, publish_config(), vec![svc.clone()]);
     let status = published(&mut rx).await;
     let s = &status.services[0];
-    assert_eq!(s.state, "published");
+    assert_eq!(s.state, PublishState::Published);
     assert_eq!(s.live_backends, 3);
     for p in &s.periods {
         assert_eq!(p.intro_points, 6);
@@ -186,7 +187,7 @@ async fn publishes_both_periods_to_every_hsdir_with_two_intro_points_per_backend
     assert!(s.publish_attempt_first_descriptor.is_some());
     assert!(s.publish_attempt_second_descriptor.is_some());
     for inst in &s.instances {
-        assert_eq!(inst.health, "live");
+        assert_eq!(inst.health, BackendHealth::Live);
         assert_eq!(inst.intro_points_num, Some(3));
         assert_eq!(inst.intro_points_published, 2);
     }
@@ -271,7 +272,7 @@ async fn health_check_drops_a_dead_backend_promptly_and_brings_it_back() {
     let killed_at = tokio::time::Instant::now();
     // Its old descriptor is still fetchable; only the health check can tell.
     let s = wait_status(&mut rx, Duration::from_secs(300), |s| {
-        s.services[0].instances[1].health == "down"
+        s.services[0].instances[1].health == BackendHealth::Down
             && s.services[0]
                 .periods
                 .iter()
@@ -296,7 +297,7 @@ async fn health_check_drops_a_dead_backend_promptly_and_brings_it_back() {
     // It comes back: one successful probe restores it.
     net.set_backend_alive(backends[1], true);
     wait_status(&mut rx, Duration::from_secs(120), |s| {
-        s.services[0].instances[1].health == "live"
+        s.services[0].instances[1].health == BackendHealth::Live
             && s.services[0]
                 .periods
                 .iter()
@@ -324,7 +325,7 @@ async fn a_backend_dead_at_startup_is_never_published() {
         took < Duration::from_secs(30),
         "3 quick probes, not 3 intervals: {took:?}"
     );
-    assert_eq!(s.services[0].instances[1].health, "down");
+    assert_eq!(s.services[0].instances[1].health, BackendHealth::Down);
     for p in &s.services[0].periods {
         assert_eq!(p.intro_points, 4);
     }
@@ -363,14 +364,14 @@ async fn a_backend_whose_revision_stops_advancing_goes_stale() {
         net.publish_all_backends();
     }
     let s = wait_status(&mut rx, Duration::from_secs(300), |s| {
-        s.services[0].instances[0].health == "stale"
+        s.services[0].instances[0].health == BackendHealth::Stale
             && s.services[0]
                 .periods
                 .iter()
                 .all(|p| p.intro_points == 2 && p.accepted == p.total)
     })
     .await;
-    assert_eq!(s.services[0].instances[1].health, "live");
+    assert_eq!(s.services[0].instances[1].health, BackendHealth::Live);
     handle.shutdown().await;
 }
 
@@ -387,7 +388,7 @@ async fn all_backends_down_keeps_the_last_descriptor() {
     let s = wait_status(&mut rx, Duration::from_secs(300), |s| {
         s.services
             .first()
-            .is_some_and(|x| x.state == "no-live-backend")
+            .is_some_and(|x| x.state == PublishState::NoLiveBackend)
     })
     .await;
     assert!(
@@ -429,24 +430,24 @@ async fn failed_hsdirs_are_retried_with_backoff_until_they_accept() {
             && svc.periods.iter().all(|p| {
                 p.hsdirs
                     .iter()
-                    .filter(|h| h.state == "retrying")
+                    .filter(|h| h.state == UploadState::Retrying)
                     .all(|h| h.attempts >= 3)
                     && p.hsdirs
                         .iter()
-                        .all(|h| h.state == "accepted" || h.state == "retrying")
+                        .all(|h| h.state == UploadState::Accepted || h.state == UploadState::Retrying)
             })
             && svc
                 .periods
                 .iter()
-                .any(|p| p.hsdirs.iter().any(|h| h.state == "retrying"))
+                .any(|p| p.hsdirs.iter().any(|h| h.state == UploadState::Retrying))
     })
     .await;
-    assert_eq!(s.services[0].state, "published");
+    assert_eq!(s.services[0].state, PublishState::Published);
     let retrying: Vec<_> = s.services[0]
         .periods
         .iter()
         .flat_map(|p| &p.hsdirs)
-        .filter(|h| h.state == "retrying")
+        .filter(|h| h.state == UploadState::Retrying)
         .collect();
     assert!(retrying.iter().all(|h| {
         h.last_error
@@ -660,7 +661,7 @@ async fn a_backend_added_on_reload_waits_for_its_first_verdict() {
         );
         fully_published(s)
             && svc.instances[2].intro_points_published == 2
-            && svc.instances[3].health == "down"
+            && svc.instances[3].health == BackendHealth::Down
             && svc.periods.iter().all(|p| p.intro_points == 6)
     })
     .await;

@@ -39,7 +39,7 @@ pub async fn run(args: StatusArgs) -> Result<()> {
     let unhealthy: Vec<String> = report
         .services
         .iter()
-        .filter(|s| s.state != "published" || s.live_backends == 0)
+        .filter(|s| s.state != onionfront_publish::PublishState::Published || s.live_backends == 0)
         .map(|s| format!("{} is {} ({})", s.onion_address, s.state, s.message))
         .collect();
     if report.services.is_empty() {
@@ -68,7 +68,7 @@ pub fn render(report: &StatusReport) -> String {
             out,
             "\nSERVICE {}  {}  ({}/{} backends live)",
             s.onion_address,
-            s.state.to_uppercase(),
+            s.state.as_str().to_uppercase(),
             s.live_backends,
             s.instances.len()
         );
@@ -115,7 +115,7 @@ pub fn render(report: &StatusReport) -> String {
                 p.accepted,
                 p.total
             );
-            for h in p.hsdirs.iter().filter(|h| h.state != "accepted") {
+            for h in p.hsdirs.iter().filter(|h| h.state != onionfront_publish::UploadState::Accepted) {
                 let _ = writeln!(
                     out,
                     "    {} {} after {} attempt(s): {}",

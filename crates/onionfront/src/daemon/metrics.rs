@@ -129,16 +129,16 @@ pub fn render(report: &StatusReport) -> String {
         let svc = escape(&s.onion_address);
         published.push((
             format!("service=\"{svc}\""),
-            f64::from(u8::from(s.state == "published")),
+            f64::from(u8::from(s.state == onionfront_publish::PublishState::Published)),
         ));
         live.push((format!("service=\"{svc}\""), s.live_backends as f64));
         for i in &s.instances {
             let labels = format!(
                 "service=\"{svc}\",backend=\"{}\",health=\"{}\"",
                 escape(&i.onion_address),
-                escape(&i.health)
+                escape(i.health.as_str())
             );
-            backend_up.push((labels, f64::from(u8::from(i.health == "live"))));
+            backend_up.push((labels, f64::from(u8::from(i.health == onionfront_publish::BackendHealth::Live))));
             backend_ipts.push((
                 format!("service=\"{svc}\",backend=\"{}\"", escape(&i.onion_address)),
                 i.intro_points_published as f64,
@@ -223,11 +223,11 @@ mod tests {
         let report = StatusReport {
             services: vec![ServiceStatus {
                 onion_address: "a.onion".into(),
-                state: "published".into(),
+                state: onionfront_publish::PublishState::Published,
                 live_backends: 1,
                 instances: vec![InstanceStatus {
                     onion_address: "b.onion".into(),
-                    health: "live".into(),
+                    health: onionfront_publish::BackendHealth::Live,
                     intro_points_published: 2,
                     ..Default::default()
                 }],
