@@ -268,13 +268,6 @@ impl DirStreamOpener for tor_circmgr::ServiceOnionServiceDirTunnel {
     }
 }
 
-/// The Arti directory behind a `&dyn Directory` made by this crate.
-fn arti_directory(dir: &dyn Directory) -> Result<&ArtiDirectory, NetError> {
-    dir.as_any()
-        .downcast_ref::<ArtiDirectory>()
-        .ok_or_else(|| NetError::Other("directory does not come from the Arti network".into()))
-}
-
 /// The circuit target for `hsdir`, which must be in `netdir`.
 fn circ_target(netdir: &NetDir, hsdir: &HsDirId) -> Result<OwnedCircTarget, NetError> {
     let relay =
@@ -323,11 +316,13 @@ fn max_desc_len(dir: &ArtiDirectory) -> usize {
 
 #[async_trait::async_trait]
 impl Network for ArtiNetwork {
+    type Dir = ArtiDirectory;
+
     fn now(&self) -> SystemTime {
         self.runtime.wallclock()
     }
 
-    async fn directory(&self) -> Result<Arc<dyn Directory>, NetError> {
+    async fn directory(&self) -> Result<Arc<ArtiDirectory>, NetError> {
         let dir = self.strict_netdir().await?;
         Ok(Arc::new(dir))
     }
@@ -358,11 +353,10 @@ impl Network for ArtiNetwork {
 
     async fn fetch(
         &self,
-        dir: &dyn Directory,
+        dir: &ArtiDirectory,
         hsdir: HsDirId,
         blind_id: HsBlindId,
     ) -> Result<String, NetError> {
-        let dir = arti_directory(dir)?;
         let netdir = dir.netdir();
         let target = circ_target(netdir, &hsdir)?;
         let pool = &self.handles()?.pool;
@@ -381,12 +375,11 @@ impl Network for ArtiNetwork {
 
     async fn upload(
         &self,
-        dir: &dyn Directory,
+        dir: &ArtiDirectory,
         hsdir: HsDirId,
         _blind_id: HsBlindId,
         descriptor: Arc<str>,
     ) -> Result<(), NetError> {
-        let dir = arti_directory(dir)?;
         let netdir = dir.netdir();
         let target = circ_target(netdir, &hsdir)?;
         let pool = &self.handles()?.pool;

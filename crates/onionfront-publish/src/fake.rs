@@ -3,7 +3,6 @@
 //! publish real signed descriptors, injectable faults, and a clock that follows tokio's (paused)
 //! time so hours pass in milliseconds.
 
-use std::any::Any;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
@@ -383,18 +382,17 @@ impl Directory for FakeDirectory {
     fn max_descriptor_size(&self) -> usize {
         50_000
     }
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
 }
 
 #[async_trait::async_trait]
 impl Network for FakeNetwork {
+    type Dir = FakeDirectory;
+
     fn now(&self) -> SystemTime {
         self.start_wall + self.start_instant.elapsed()
     }
 
-    async fn directory(&self) -> Result<Arc<dyn Directory>, NetError> {
+    async fn directory(&self) -> Result<Arc<FakeDirectory>, NetError> {
         Ok(self.snapshot())
     }
 
@@ -414,7 +412,7 @@ impl Network for FakeNetwork {
 
     async fn fetch(
         &self,
-        _dir: &dyn Directory,
+        _dir: &FakeDirectory,
         hsdir: HsDirId,
         blind_id: HsBlindId,
     ) -> Result<String, NetError> {
@@ -431,7 +429,7 @@ impl Network for FakeNetwork {
 
     async fn upload(
         &self,
-        _dir: &dyn Directory,
+        _dir: &FakeDirectory,
         hsdir: HsDirId,
         blind_id: HsBlindId,
         descriptor: Arc<str>,

@@ -70,7 +70,7 @@ pub(crate) enum Command {
 }
 
 /// A future yielding the next directory.
-type DirectoryFuture = Pin<Box<dyn Future<Output = Result<Arc<dyn Directory>, NetError>> + Send>>;
+type DirectoryFuture<D> = Pin<Box<dyn Future<Output = Result<Arc<D>, NetError>> + Send>>;
 
 /// The reactor: the state, and what it needs to run tasks and publish status.
 pub(crate) struct Reactor<N: Network> {
@@ -79,7 +79,7 @@ pub(crate) struct Reactor<N: Network> {
     /// Everything it knows.
     state: State,
     /// The consensus in use.
-    dir: Option<Arc<dyn Directory>>,
+    dir: Option<Arc<N::Dir>>,
     /// Where tasks report.
     events_tx: mpsc::UnboundedSender<Event>,
     /// Spawned tasks.
@@ -137,7 +137,8 @@ impl<N: Network> Reactor<N> {
         let mut dir_events = self.net.directory_events();
         let mut tick = tokio::time::interval(TICK);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-        let mut dir_wait: Option<DirectoryFuture> = Some(self.directory_future(Duration::ZERO));
+        let mut dir_wait: Option<DirectoryFuture<N::Dir>> =
+            Some(self.directory_future(Duration::ZERO));
         loop {
             // Whether this turn may have changed what the status shows (a quiet tick does not:
             // rebuilding the report every second is most of an idle daemon's CPU).
@@ -197,7 +198,7 @@ impl<N: Network> Reactor<N> {
     }
 
     /// Ask the network for a directory after `delay`.
-    fn directory_future(&self, delay: Duration) -> DirectoryFuture {
+    fn directory_future(&self, delay: Duration) -> DirectoryFuture<N::Dir> {
         let net = Arc::clone(&self.net);
         Box::pin(async move {
             if !delay.is_zero() {
@@ -218,7 +219,7 @@ impl<N: Network> Reactor<N> {
     }
 
     /// A (possibly new) consensus arrived.
-    fn on_directory(&mut self, dir: Arc<dyn Directory>) {
+    fn on_directory(&mut self, dir: Arc<N::Dir>) {
         let is_new = self
             .dir
             .as_ref()
@@ -269,7 +270,7 @@ impl<N: Network> Reactor<N> {
     }
 
     /// Start fetches that are due (bounded concurrency); returns how many were started.
-    fn start_due_fetches(&mut self, dir: &Arc<dyn Directory>, now: Instant) -> usize {
+    fn start_due_fetches(&mut self, dir: &Arc<N::Dir>, now: Instant) -> usize {
         let mut started = 0;
         let period = dir.current_period();
         let timeout = self.state.publish.hsdir_timeout;
