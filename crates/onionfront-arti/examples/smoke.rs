@@ -30,7 +30,7 @@ use std::time::{Duration, Instant, SystemTime};
 use anyhow::{Context as _, bail};
 use onionfront_arti::{ArtiDirectory, ArtiNetwork};
 use onionfront_core::OnionAddress;
-use onionfront_core::build::{BuildRequest, DEFAULT_LIFETIME_MINUTES, build_main_descriptor};
+use onionfront_core::main_descriptor::{BuildRequest, DEFAULT_LIFETIME_MINUTES, build_main_descriptor};
 use onionfront_core::config::model::{ArtiConfig, FallbackConfig, TorNetworkConfig};
 use onionfront_core::period::PeriodParams;
 use onionfront_publish::network::{Directory, Network};

@@ -73,7 +73,7 @@ pub(crate) fn publish_period(
     let spec = input.spec;
     let period = state.period;
     if state.blind_id.is_none() {
-        state.blind_id = onionfront_core::build::blinded_id(&spec.identity, &period);
+        state.blind_id = onionfront_core::main_descriptor::blinded_id(&spec.identity, &period);
     }
     let Some(blind_id) = state.blind_id else {
         error!(service = %spec.address.short(), period = period.interval_num(), "cannot blind the identity key");

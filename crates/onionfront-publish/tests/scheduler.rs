@@ -136,7 +136,7 @@ fn published_intro_keys(net: &FakeNetwork, svc: &ServiceSpec) -> Vec<Vec<[u8; 32
     let dir = net.snapshot();
     let mut out = vec![];
     for period in dir.publish_periods() {
-        let blind = onionfront_core::build::blinded_id(&svc.identity, &period).unwrap();
+        let blind = onionfront_core::main_descriptor::blinded_id(&svc.identity, &period).unwrap();
         let mut keys_here: Option<Vec<[u8; 32]>> = None;
         for h in dir.hsdirs_upload(&blind, period.time_period) {
             let (text, _) = net
@@ -591,7 +591,7 @@ async fn reload_adds_a_backend_without_republishing_unchanged_services() {
         .publish_periods()
         .iter()
         .map(|p| {
-            *onionfront_core::build::blinded_id(&svc_b.identity, p)
+            *onionfront_core::main_descriptor::blinded_id(&svc_b.identity, p)
                 .unwrap()
                 .as_ref()
         })
