@@ -10,7 +10,7 @@ use onionfront_core::OnionAddress;
 use onionfront_core::config::{DistinctDescriptors, HealthCheckConfig, PublishConfig};
 use onionfront_core::descriptor::validate_backend_descriptor;
 use onionfront_core::testing;
-use onionfront_publish::fake::{Behaviour, FakeNetwork};
+use onionfront_publish::fake::{Behaviour, FakeNetwork, UploadOutcome};
 use onionfront_publish::{
     BackendHealth, BackendSpec, Directory, Network, PublishState, SchedulerHandle, SchedulerSpec,
     ServiceSpec, StatusReport, UploadState,
@@ -454,14 +454,33 @@ async fn failed_hsdirs_are_retried_with_backoff_until_they_accept() {
             .as_deref()
             .is_some_and(|e| e.contains("503") || e.contains("timed out"))
     }));
-    // Attempts are spaced out (backoff), not hammered.
-    let refused: Vec<_> = net
-        .uploads()
-        .iter()
-        .filter(|u| u.hsdir == refusing)
-        .cloned()
-        .collect();
-    assert!(refused.is_empty(), "refused at HTTP level, nothing stored");
+    // Attempts are spaced out (backoff), not hammered: the fake network records every attempt,
+    // refused and unanswered ones included. Retries wait at least the 2 s backoff floor, after
+    // the 30 s attempt timeout for the HSDir that never answers; nothing is stored on either.
+    let uploads = net.uploads();
+    for (hsdir, outcome, least_gap) in [
+        (refusing, UploadOutcome::Refused(503), Duration::from_secs(2)),
+        (hanging, UploadOutcome::NoAnswer, Duration::from_secs(30 + 2)),
+    ] {
+        let mut per_period: std::collections::BTreeMap<[u8; 32], Vec<std::time::SystemTime>> =
+            Default::default();
+        for u in uploads.iter().filter(|u| u.hsdir == hsdir) {
+            assert_eq!(u.outcome, outcome, "{u:?}");
+            assert!(!u.accepted, "nothing stored on a faulty HSDir: {u:?}");
+            per_period.entry(u.blind_id).or_default().push(u.at);
+        }
+        assert_eq!(per_period.len(), 2, "{outcome:?}: attempts for both periods");
+        for times in per_period.values() {
+            assert!(times.len() >= 3, "{outcome:?}: {} attempts", times.len());
+            for pair in times.windows(2) {
+                let gap = pair[1].duration_since(pair[0]).unwrap();
+                assert!(
+                    gap >= least_gap,
+                    "{outcome:?}: attempts {gap:?} apart, less than {least_gap:?}"
+                );
+            }
+        }
+    }
     // Heal them: the next retry succeeds.
     net.set_behaviour(refusing, Behaviour::Normal);
     net.set_behaviour(hanging, Behaviour::Normal);
