@@ -30,8 +30,10 @@ use std::time::{Duration, Instant, SystemTime};
 use anyhow::{Context as _, bail};
 use onionfront_arti::{ArtiDirectory, ArtiNetwork};
 use onionfront_core::OnionAddress;
-use onionfront_core::main_descriptor::{BuildRequest, DEFAULT_LIFETIME_MINUTES, build_main_descriptor};
 use onionfront_core::config::model::{ArtiConfig, FallbackConfig, TorNetworkConfig};
+use onionfront_core::main_descriptor::{
+    BuildRequest, DEFAULT_LIFETIME_MINUTES, build_main_descriptor,
+};
 use onionfront_core::period::PeriodParams;
 use onionfront_publish::network::{Directory, Network};
 use tor_checkable::Timebound as _;
@@ -140,13 +142,13 @@ async fn run() -> anyhow::Result<()> {
     );
     print_directory(&*dir);
 
-    let text = fetch_backend(&net, &*dir, &backend).await?;
-    reupload(&net, &*dir, &backend, &text).await?;
+    let text = fetch_backend(&net, &dir, &backend).await?;
+    reupload(&net, &dir, &backend, &text).await?;
 
     if let Some(key) = env("OF_SMOKE_MAIN_KEY") {
         let (kp, main) = read_key(Path::new(&key))?;
         let ipts = backend_intro_points(&*dir, &backend, &text, net.now())?;
-        publish_main(&net, &*dir, &kp, &main, &ipts).await?;
+        publish_main(&net, &dir, &kp, &main, &ipts).await?;
         if let Some(port) = env("OF_SMOKE_PROBE_PORT") {
             probe(&net, main, port.parse()?).await;
         }
@@ -181,10 +183,10 @@ async fn watch(
         let dir = net.directory().await?;
         println!("--- new consensus at {}: {dir:?}", fmt_time(net.now()));
         print_directory(&*dir);
-        match fetch_backend(net, &*dir, backend).await {
+        match fetch_backend(net, &dir, backend).await {
             Ok(text) => {
                 let ipts = backend_intro_points(&*dir, backend, &text, net.now())?;
-                publish_main(net, &*dir, kp, main, &ipts).await?;
+                publish_main(net, &dir, kp, main, &ipts).await?;
             }
             Err(e) => println!("backend fetch failed: {e}"),
         }

@@ -35,9 +35,9 @@ use tor_netdir::{DirEvent, NetDir, Timeliness};
 use tor_rtcompat::{PreferredRuntime, SleepProvider as _, SleepProviderExt as _};
 use tracing::{debug, info, warn};
 
-use crate::progress::BootstrapProgress;
 use crate::directory::{ArtiDirectory, find_relay};
 use crate::error::{ArtiError, chain};
+use crate::progress::BootstrapProgress;
 
 /// Upper bound of one fetch or upload (circuit, stream, request, reply).
 pub const MAX_HSDIR_OPERATION: Duration = Duration::from_secs(120);

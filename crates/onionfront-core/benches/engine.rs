@@ -14,8 +14,8 @@ use std::num::NonZeroU8;
 use std::time::{Duration, Instant, SystemTime};
 
 use criterion::{Criterion, Throughput};
-use onionfront_core::main_descriptor::{self, BuildRequest, build_main_descriptor};
 use onionfront_core::descriptor::validate_backend_descriptor;
+use onionfront_core::main_descriptor::{self, BuildRequest, build_main_descriptor};
 use onionfront_core::select::{
     BackendIntros, SelectionParams, select_intro_points, selection_seed,
 };

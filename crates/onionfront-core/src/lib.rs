@@ -11,10 +11,10 @@
 //! limits) come in as plain values ([`period`]), so all of this is testable offline.
 
 pub mod address;
-pub mod main_descriptor;
 pub mod config;
 pub mod descriptor;
 pub mod keys;
+pub mod main_descriptor;
 pub mod period;
 pub mod select;
 #[cfg(any(test, feature = "testing"))]

@@ -205,12 +205,7 @@ pub(crate) fn intro_id(ip: &tor_netdoc::doc::hsdesc::IntroPointDesc) -> [u8; 32]
 
 /// The intro point identities of a descriptor, sorted (for change detection).
 pub(crate) fn intro_keys(desc: &ValidatedDescriptor) -> Vec<[u8; 32]> {
-    let mut keys: Vec<[u8; 32]> = desc
-        .intro_points
-        .iter()
-        .map(intro_id)
-        .collect();
+    let mut keys: Vec<[u8; 32]> = desc.intro_points.iter().map(intro_id).collect();
     keys.sort_unstable();
     keys
 }
-

@@ -94,7 +94,12 @@ impl HealthChecks {
     }
 
     /// What the health check of `spec` says of `backend` (`Up` when there is none).
-    pub(crate) fn gate(&self, spec: &ServiceSpec, backend: OnionAddress, now: Instant) -> HealthGate {
+    pub(crate) fn gate(
+        &self,
+        spec: &ServiceSpec,
+        backend: OnionAddress,
+        now: Instant,
+    ) -> HealthGate {
         let Some(hc) = &spec.health_check else {
             return HealthGate::Up;
         };

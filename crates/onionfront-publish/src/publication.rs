@@ -199,7 +199,11 @@ pub(crate) fn publish_period(
 fn per_backend(selection: &Selection, live: &[BackendIntros]) -> BTreeMap<OnionAddress, usize> {
     let owner: HashMap<[u8; 32], OnionAddress> = live
         .iter()
-        .flat_map(|b| b.intro_points.iter().map(move |ip| (intro_id(ip), b.address)))
+        .flat_map(|b| {
+            b.intro_points
+                .iter()
+                .map(move |ip| (intro_id(ip), b.address))
+        })
         .collect();
     let mut per_backend: BTreeMap<OnionAddress, usize> = BTreeMap::new();
     for ip in selection.descriptors.iter().flatten() {

@@ -391,7 +391,7 @@ impl<N: Network> Reactor<N> {
         let wall = self.net.now();
         let periods = dir.publish_periods();
         let startup_over = startup_over(self.startup_deadline, now);
-        let publish = self.state.publish.clone();
+        let publish = self.state.publish;
         let env = PublishEnv {
             dir: &*dir,
             publish: &publish,
@@ -402,9 +402,9 @@ impl<N: Network> Reactor<N> {
             let spec = self.state.services[idx].spec.clone();
             let first = self.state.services[idx].periods.is_empty();
             let live = self.state.live_backends(&spec, wall, now);
-            let facts =
-                self.state
-                    .service_facts(&spec, first, startup_over, live.len(), wall, now);
+            let facts = self
+                .state
+                .service_facts(&spec, first, startup_over, live.len(), wall, now);
             let gate = service_gate(&facts);
             if gate == ServiceGate::Wait {
                 continue;

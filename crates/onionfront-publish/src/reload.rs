@@ -46,7 +46,8 @@ impl State {
         summary.removed = old.iter().map(|s| s.spec.address).collect();
         drop(old); // aborts their uploads
         self.apply_backends(now);
-        self.health.retain_for(self.services.iter().map(|s| &s.spec));
+        self.health
+            .retain_for(self.services.iter().map(|s| &s.spec));
         summary
     }
 

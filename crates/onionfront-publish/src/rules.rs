@@ -230,7 +230,11 @@ pub(crate) fn startup_over(deadline: Option<Instant>, now: Instant) -> bool {
 /// Whether a timer tick calls for a publication check: some period's refresh is due
 /// (`refresh_due`, from [`republish_due`]), or the startup grace is over (from then on
 /// every tick checks, so postponed publications and staleness are seen within a second).
-pub(crate) fn timer_wants_check(refresh_due: bool, startup_deadline: Option<Instant>, now: Instant) -> bool {
+pub(crate) fn timer_wants_check(
+    refresh_due: bool,
+    startup_deadline: Option<Instant>,
+    now: Instant,
+) -> bool {
     refresh_due || (startup_deadline.is_some() && startup_over(startup_deadline, now))
 }
 

@@ -89,11 +89,9 @@ impl State {
 
     /// Liveness of a backend's descriptor history (`Unknown` for one not tracked).
     pub(crate) fn liveness(&self, backend: OnionAddress, wall: SystemTime) -> Liveness {
-        self.backends
-            .get(&backend)
-            .map_or(Liveness::Unknown, |s| {
-                s.liveness(wall, self.publish.stale_after)
-            })
+        self.backends.get(&backend).map_or(Liveness::Unknown, |s| {
+            s.liveness(wall, self.publish.stale_after)
+        })
     }
 
     /// The backends of `spec` whose intro points may be published, with their intro points:

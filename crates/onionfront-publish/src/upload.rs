@@ -14,7 +14,9 @@ use std::num::NonZeroU8;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
-use onionfront_core::main_descriptor::{BuildError, BuildRequest, BuiltDescriptor, build_main_descriptor};
+use onionfront_core::main_descriptor::{
+    BuildError, BuildRequest, BuiltDescriptor, build_main_descriptor,
+};
 use onionfront_core::period::PeriodParams;
 use tor_hscrypto::pk::{HsBlindId, HsIdKeypair};
 use tor_llcrypto::pk::curve25519;

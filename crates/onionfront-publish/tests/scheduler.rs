@@ -432,9 +432,9 @@ async fn failed_hsdirs_are_retried_with_backoff_until_they_accept() {
                     .iter()
                     .filter(|h| h.state == UploadState::Retrying)
                     .all(|h| h.attempts >= 3)
-                    && p.hsdirs
-                        .iter()
-                        .all(|h| h.state == UploadState::Accepted || h.state == UploadState::Retrying)
+                    && p.hsdirs.iter().all(|h| {
+                        h.state == UploadState::Accepted || h.state == UploadState::Retrying
+                    })
             })
             && svc
                 .periods
@@ -459,8 +459,16 @@ async fn failed_hsdirs_are_retried_with_backoff_until_they_accept() {
     // the 30 s attempt timeout for the HSDir that never answers; nothing is stored on either.
     let uploads = net.uploads();
     for (hsdir, outcome, least_gap) in [
-        (refusing, UploadOutcome::Refused(503), Duration::from_secs(2)),
-        (hanging, UploadOutcome::NoAnswer, Duration::from_secs(30 + 2)),
+        (
+            refusing,
+            UploadOutcome::Refused(503),
+            Duration::from_secs(2),
+        ),
+        (
+            hanging,
+            UploadOutcome::NoAnswer,
+            Duration::from_secs(30 + 2),
+        ),
     ] {
         let mut per_period: std::collections::BTreeMap<[u8; 32], Vec<std::time::SystemTime>> =
             Default::default();
@@ -469,7 +477,11 @@ async fn failed_hsdirs_are_retried_with_backoff_until_they_accept() {
             assert!(!u.accepted, "nothing stored on a faulty HSDir: {u:?}");
             per_period.entry(u.blind_id).or_default().push(u.at);
         }
-        assert_eq!(per_period.len(), 2, "{outcome:?}: attempts for both periods");
+        assert_eq!(
+            per_period.len(),
+            2,
+            "{outcome:?}: attempts for both periods"
+        );
         for times in per_period.values() {
             assert!(times.len() >= 3, "{outcome:?}: {} attempts", times.len());
             for pair in times.windows(2) {

@@ -115,7 +115,11 @@ pub fn render(report: &StatusReport) -> String {
                 p.accepted,
                 p.total
             );
-            for h in p.hsdirs.iter().filter(|h| h.state != onionfront_publish::UploadState::Accepted) {
+            for h in p
+                .hsdirs
+                .iter()
+                .filter(|h| h.state != onionfront_publish::UploadState::Accepted)
+            {
                 let _ = writeln!(
                     out,
                     "    {} {} after {} attempt(s): {}",

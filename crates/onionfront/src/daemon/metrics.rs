@@ -129,7 +129,9 @@ pub fn render(report: &StatusReport) -> String {
         let svc = escape(&s.onion_address);
         published.push((
             format!("service=\"{svc}\""),
-            f64::from(u8::from(s.state == onionfront_publish::PublishState::Published)),
+            f64::from(u8::from(
+                s.state == onionfront_publish::PublishState::Published,
+            )),
         ));
         live.push((format!("service=\"{svc}\""), s.live_backends as f64));
         for i in &s.instances {
@@ -138,7 +140,12 @@ pub fn render(report: &StatusReport) -> String {
                 escape(&i.onion_address),
                 escape(i.health.as_str())
             );
-            backend_up.push((labels, f64::from(u8::from(i.health == onionfront_publish::BackendHealth::Live))));
+            backend_up.push((
+                labels,
+                f64::from(u8::from(
+                    i.health == onionfront_publish::BackendHealth::Live,
+                )),
+            ));
             backend_ipts.push((
                 format!("service=\"{svc}\",backend=\"{}\"", escape(&i.onion_address)),
                 i.intro_points_published as f64,
