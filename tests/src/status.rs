@@ -2,9 +2,13 @@
 //! `crates/onionfront-publish/src/status.rs`) into small plain views for assertions, and a
 //! one-line summary for progress output.
 //!
-//! Parsed from `serde_json::Value` by field name (camelCase, Onionbalance's names kept), so a field
-//! the daemon does not send reads as empty/zero rather than failing the parse.
+//! Parsed from `serde_json::Value` by field name (camelCase, Onionbalance's names kept). Every
+//! field a view reads must be in the document (a `null` is fine where the daemon writes one): a
+//! missing field fails the parse ([`parse_service`]) and so the test ([`service`] panics with the
+//! field's name), instead of reading as empty or zero and letting an assertion pass on nothing.
+//! Only `name` may be absent (the daemon leaves it out for a backend without a `name:`).
 
+use anyhow::{Context as _, Result, anyhow};
 use serde_json::Value;
 
 /// One HSDir upload of a period.
@@ -112,25 +116,64 @@ impl ServiceView {
     }
 }
 
-fn s(v: &Value, k: &str) -> String {
+/// Field `k` of `v`, which must be there.
+fn field<'a>(v: &'a Value, k: &str) -> Result<&'a Value> {
     v.get(k)
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_owned()
+        .ok_or_else(|| anyhow!("field {k:?} is missing in {}", brief(v)))
 }
 
-fn opt_s(v: &Value, k: &str) -> Option<String> {
-    v.get(k).and_then(Value::as_str).map(str::to_owned)
+/// The start of a JSON value, for error messages.
+fn brief(v: &Value) -> String {
+    let text = v.to_string();
+    match text.char_indices().nth(200) {
+        Some((i, _)) => format!("{}…", &text[..i]),
+        None => text,
+    }
 }
 
-fn u(v: &Value, k: &str) -> u64 {
-    v.get(k).and_then(Value::as_u64).unwrap_or(0)
+/// A string field.
+fn s(v: &Value, k: &str) -> Result<String> {
+    field(v, k)?
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| anyhow!("field {k:?} is not a string in {}", brief(v)))
 }
 
-fn arr<'a>(v: &'a Value, k: &str) -> &'a [Value] {
-    v.get(k)
-        .and_then(Value::as_array)
-        .map_or(&[][..], Vec::as_slice)
+/// A string field that may be `null`.
+fn opt_s(v: &Value, k: &str) -> Result<Option<String>> {
+    match field(v, k)? {
+        Value::Null => Ok(None),
+        x => x
+            .as_str()
+            .map(|t| Some(t.to_owned()))
+            .ok_or_else(|| anyhow!("field {k:?} is neither a string nor null in {}", brief(v))),
+    }
+}
+
+/// A number field.
+fn u(v: &Value, k: &str) -> Result<u64> {
+    field(v, k)?
+        .as_u64()
+        .ok_or_else(|| anyhow!("field {k:?} is not a number in {}", brief(v)))
+}
+
+/// A number field that may be `null`.
+fn opt_u(v: &Value, k: &str) -> Result<Option<u64>> {
+    match field(v, k)? {
+        Value::Null => Ok(None),
+        x => x
+            .as_u64()
+            .map(Some)
+            .ok_or_else(|| anyhow!("field {k:?} is neither a number nor null in {}", brief(v))),
+    }
+}
+
+/// An array field.
+fn arr<'a>(v: &'a Value, k: &str) -> Result<&'a [Value]> {
+    field(v, k)?
+        .as_array()
+        .map(Vec::as_slice)
+        .ok_or_else(|| anyhow!("field {k:?} is not an array in {}", brief(v)))
 }
 
 fn strip(a: &str) -> &str {
@@ -180,60 +223,94 @@ pub fn built_revision(view: &ServiceView, rev: u64, now: u64) -> bool {
     })
 }
 
-/// The services' raw JSON objects.
+/// The services' raw JSON objects (none when the document has no `services` array).
 pub fn services(status: &Value) -> &[Value] {
-    arr(status, "services")
+    arr(status, "services").unwrap_or_default()
 }
 
-/// A parsed service view.
-pub fn parse_service(svc: &Value) -> ServiceView {
-    ServiceView {
-        address: s(svc, "onionAddress"),
-        state: s(svc, "state"),
-        live_backends: u(svc, "liveBackends"),
-        periods: arr(svc, "periods")
-            .iter()
-            .map(|p| PeriodView {
-                time_period: u(p, "timePeriod"),
-                revision_counter: p.get("revisionCounter").and_then(Value::as_u64),
-                intro_points: u(p, "introPoints"),
-                descriptors: u(p, "descriptors"),
-                last_built: opt_s(p, "lastBuilt"),
-                last_reason: opt_s(p, "lastReason"),
-                accepted: u(p, "accepted"),
-                total: u(p, "total"),
-                hsdirs: arr(p, "hsdirs")
-                    .iter()
-                    .map(|h| HsDirView {
-                        hsdir: s(h, "hsdir"),
-                        descriptor: u(h, "descriptor"),
-                        state: s(h, "state"),
-                        attempts: u(h, "attempts"),
-                        last_error: opt_s(h, "lastError"),
-                        revision: h.get("revision").and_then(Value::as_u64),
-                    })
-                    .collect(),
-            })
-            .collect(),
-        instances: arr(svc, "instances")
-            .iter()
-            .map(|i| InstanceView {
-                address: s(i, "onionAddress"),
-                name: s(i, "name"),
-                health: s(i, "health"),
-                reason: s(i, "reason"),
-                intro_points_published: u(i, "introPointsPublished"),
-            })
-            .collect(),
-    }
+/// One HSDir upload.
+fn parse_hsdir(h: &Value) -> Result<HsDirView> {
+    Ok(HsDirView {
+        hsdir: s(h, "hsdir")?,
+        descriptor: u(h, "descriptor")?,
+        state: s(h, "state")?,
+        attempts: u(h, "attempts")?,
+        last_error: opt_s(h, "lastError")?,
+        revision: opt_u(h, "revision")?,
+    })
 }
 
-/// The service with this address (with or without `.onion`).
+/// One period.
+fn parse_period(p: &Value) -> Result<PeriodView> {
+    Ok(PeriodView {
+        time_period: u(p, "timePeriod")?,
+        revision_counter: opt_u(p, "revisionCounter")?,
+        intro_points: u(p, "introPoints")?,
+        descriptors: u(p, "descriptors")?,
+        last_built: opt_s(p, "lastBuilt")?,
+        last_reason: opt_s(p, "lastReason")?,
+        accepted: u(p, "accepted")?,
+        total: u(p, "total")?,
+        hsdirs: arr(p, "hsdirs")?
+            .iter()
+            .map(parse_hsdir)
+            .collect::<Result<_>>()?,
+    })
+}
+
+/// One backend.
+fn parse_instance(i: &Value) -> Result<InstanceView> {
+    Ok(InstanceView {
+        address: s(i, "onionAddress")?,
+        // Left out by the daemon for a backend without a `name:`.
+        name: i
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned(),
+        health: s(i, "health")?,
+        reason: s(i, "reason")?,
+        intro_points_published: u(i, "introPointsPublished")?,
+    })
+}
+
+/// A parsed service view; an error names the first field missing or of the wrong type.
+pub fn parse_service(svc: &Value) -> Result<ServiceView> {
+    let address = s(svc, "onionAddress")?;
+    let view = || -> Result<ServiceView> {
+        Ok(ServiceView {
+            address: address.clone(),
+            state: s(svc, "state")?,
+            live_backends: u(svc, "liveBackends")?,
+            periods: arr(svc, "periods")?
+                .iter()
+                .map(parse_period)
+                .collect::<Result<_>>()?,
+            instances: arr(svc, "instances")?
+                .iter()
+                .map(parse_instance)
+                .collect::<Result<_>>()?,
+        })
+    };
+    view().with_context(|| format!("status of service {address}"))
+}
+
+/// The service with this address (with or without `.onion`); `None` when the status does not
+/// list it yet.
+///
+/// # Panics
+/// When its entry lacks a field the views read (the daemon's status format changed): the test
+/// fails there, naming the field, rather than reading the field as empty or zero.
 pub fn service(status: &Value, address: &str) -> Option<ServiceView> {
-    services(status)
-        .iter()
-        .find(|v| strip(&s(v, "onionAddress")) == strip(address))
-        .map(parse_service)
+    let entry = services(status).iter().find(|v| {
+        v.get("onionAddress")
+            .and_then(Value::as_str)
+            .is_some_and(|a| strip(a) == strip(address))
+    })?;
+    match parse_service(entry) {
+        Ok(view) => Some(view),
+        Err(e) => panic!("unreadable status document: {e:#}"),
+    }
 }
 
 /// `counters.hsdirFailures`: failed upload attempts per HSDir (`$FINGERPRINT`).
@@ -268,7 +345,13 @@ pub fn hsdir_is(hsdir: &str, fingerprint: &str) -> bool {
 pub fn summary(status: &Value) -> String {
     let mut out = Vec::new();
     for v in services(status) {
-        let svc = parse_service(v);
+        let svc = match parse_service(v) {
+            Ok(svc) => svc,
+            Err(e) => {
+                out.push(format!("unreadable: {e:#}"));
+                continue;
+            }
+        };
         let periods: Vec<String> = svc
             .periods
             .iter()
@@ -335,8 +418,9 @@ mod tests {
         let v: Value = serde_json::from_str(
             r#"{"services":[{"onionAddress":"abc.onion","state":"published","liveBackends":2,
             "periods":[{"timePeriod":7,"revisionCounter":12,"introPoints":4,"descriptors":1,
-            "lastBuilt":"2026-01-01T00:00:00Z","accepted":7,"total":8,"hsdirs":[
-            {"hsdir":"$AB12","descriptor":0,"state":"retrying","attempts":3,"lastError":"x"}]}],
+            "lastBuilt":"2026-01-01T00:00:00Z","lastReason":null,"accepted":7,"total":8,"hsdirs":[
+            {"hsdir":"$AB12","descriptor":0,"state":"retrying","attempts":3,"lastError":"x",
+            "revision":null}]}],
             "instances":[{"onionAddress":"b1.onion","name":"b1","health":"live","reason":"",
             "introPointsPublished":2}]}],"counters":{"hsdirFailures":{"$AB12":3}}}"#,
         )
@@ -362,5 +446,40 @@ mod tests {
         assert!(built_revision(&svc, 13, t + 1));
         assert!(!built_revision(&svc, 12 + 65_536 * 7, t + 1));
         assert!(!built_revision(&svc, 11, t + 1));
+    }
+
+    #[test]
+    fn a_missing_field_fails_the_parse() {
+        let mut v: Value = serde_json::from_str(
+            r#"{"onionAddress":"abc.onion","state":"published","liveBackends":1,
+            "periods":[{"timePeriod":7,"revisionCounter":null,"introPoints":0,"descriptors":0,
+            "lastBuilt":null,"lastReason":null,"accepted":0,"total":0,"hsdirs":[]}],
+            "instances":[{"onionAddress":"b1.onion","health":"live","reason":"",
+            "introPointsPublished":0}]}"#,
+        )
+        .expect("json");
+        let svc = parse_service(&v).expect("complete (a backend without a name is fine)");
+        assert_eq!(svc.instances[0].name, "");
+        assert_eq!(svc.periods[0].revision_counter, None);
+        for (path, field) in [
+            ("", "liveBackends"),
+            ("/periods/0", "accepted"),
+            ("/periods/0", "revisionCounter"),
+            ("/instances/0", "health"),
+        ] {
+            let mut broken = v.clone();
+            broken
+                .pointer_mut(path)
+                .and_then(Value::as_object_mut)
+                .expect("object")
+                .remove(field);
+            let err = parse_service(&broken).expect_err(field);
+            assert!(format!("{err:#}").contains(field), "{err:#}");
+        }
+        v["liveBackends"] = Value::from("two");
+        assert!(parse_service(&v).is_err());
+        let status = serde_json::json!({ "services": [v] });
+        let panicked = std::panic::catch_unwind(|| service(&status, "abc"));
+        assert!(panicked.is_err(), "service() fails on an unreadable entry");
     }
 }

@@ -28,18 +28,18 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context as _, bail};
-use onionfront_arti::ArtiNetwork;
+use onionfront_arti::{ArtiDirectory, ArtiNetwork};
 use onionfront_core::OnionAddress;
 use onionfront_core::config::model::{ArtiConfig, FallbackConfig, TorNetworkConfig};
+use onionfront_core::main_descriptor::{
+    BuildRequest, DEFAULT_LIFETIME_MINUTES, build_main_descriptor,
+};
 use onionfront_core::period::PeriodParams;
 use onionfront_publish::network::{Directory, Network};
-use tor_cell::chancell::msg::HandshakeType;
 use tor_checkable::Timebound as _;
-use tor_hscrypto::ope::AesOpeKey;
 use tor_hscrypto::pk::{HsBlindId, HsIdKeypair};
 use tor_llcrypto::pk::ed25519;
-use tor_netdoc::NetdocBuilder as _;
-use tor_netdoc::doc::hsdesc::{HsDesc, HsDescBuilder, IntroPointDesc, create_desc_sign_key_cert};
+use tor_netdoc::doc::hsdesc::{HsDesc, IntroPointDesc};
 
 /// C tor's tag at the start of `hs_ed25519_secret_key`.
 const CTOR_SECRET_TAG: &[u8; 32] = b"== ed25519v1-secret: type0 ==\0\0\0";
@@ -143,13 +143,13 @@ async fn run() -> anyhow::Result<()> {
     );
     print_directory(&*dir);
 
-    let text = fetch_backend(&net, &*dir, &backend).await?;
-    reupload(&net, &*dir, &backend, &text).await?;
+    let text = fetch_backend(&net, &dir, &backend).await?;
+    reupload(&net, &dir, &backend, &text).await?;
 
     if let Some(key) = env("OF_SMOKE_MAIN_KEY") {
         let (kp, main) = read_key(Path::new(&key))?;
         let ipts = backend_intro_points(&*dir, &backend, &text, net.now())?;
-        publish_main(&net, &*dir, &kp, &main, &ipts).await?;
+        publish_main(&net, &dir, &kp, &main, &ipts).await?;
         if let Some(port) = env("OF_SMOKE_PROBE_PORT") {
             probe(&net, main, port.parse()?).await;
         }
@@ -184,10 +184,10 @@ async fn watch(
         let dir = net.directory().await?;
         println!("--- new consensus at {}: {dir:?}", fmt_time(net.now()));
         print_directory(&*dir);
-        match fetch_backend(net, &*dir, backend).await {
+        match fetch_backend(net, &dir, backend).await {
             Ok(text) => {
                 let ipts = backend_intro_points(&*dir, backend, &text, net.now())?;
-                publish_main(net, &*dir, kp, main, &ipts).await?;
+                publish_main(net, &dir, kp, main, &ipts).await?;
             }
             Err(e) => println!("backend fetch failed: {e}"),
         }
@@ -234,7 +234,7 @@ fn blind_id(addr: &OnionAddress, period: &PeriodParams) -> anyhow::Result<HsBlin
 /// Fetch the backend's current descriptor from its HSDirs, one at a time.
 async fn fetch_backend(
     net: &ArtiNetwork,
-    dir: &dyn Directory,
+    dir: &ArtiDirectory,
     backend: &OnionAddress,
 ) -> anyhow::Result<String> {
     let period = dir.current_period();
@@ -265,7 +265,7 @@ async fn fetch_backend(
 /// Re-upload the fetched text to the backend's own HSDirs.
 async fn reupload(
     net: &ArtiNetwork,
-    dir: &dyn Directory,
+    dir: &ArtiDirectory,
     backend: &OnionAddress,
     text: &str,
 ) -> anyhow::Result<()> {
@@ -282,7 +282,7 @@ async fn reupload(
 
 async fn upload_all(
     net: &ArtiNetwork,
-    dir: &dyn Directory,
+    dir: &ArtiDirectory,
     hsdirs: Vec<onionfront_publish::HsDirId>,
     bid: HsBlindId,
     text: Arc<str>,
@@ -324,16 +324,28 @@ fn backend_intro_points(
     Ok(desc.intro_points().to_vec())
 }
 
-/// Build a main descriptor for every publish period and upload it to that period's HSDirs.
+/// Build a main descriptor for every publish period with onionfront's own builder (padding,
+/// size check, revision counter as the daemon does it) and upload it to that period's HSDirs.
 async fn publish_main(
     net: &ArtiNetwork,
-    dir: &dyn Directory,
+    dir: &ArtiDirectory,
     kp: &HsIdKeypair,
     main: &OnionAddress,
     ipts: &[IntroPointDesc],
 ) -> anyhow::Result<()> {
     for period in dir.publish_periods() {
-        let (text, bid) = build_main(kp, &period, ipts, dir.max_descriptor_size(), net.now())?;
+        let built = build_main_descriptor(&BuildRequest {
+            identity: kp,
+            period: &period,
+            intro_points: ipts,
+            flow_control: None,
+            auth_clients: &[],
+            lifetime_minutes: DEFAULT_LIFETIME_MINUTES,
+            max_size: dir.max_descriptor_size(),
+            min_revision: None,
+            now: net.now(),
+        })?;
+        let (text, bid) = (built.text, built.blinded_id);
         let hsdirs = dir.hsdirs_upload(&bid, period.time_period);
         println!(
             "main {} period {}: {} bytes to {} HSDirs:",
@@ -345,38 +357,6 @@ async fn publish_main(
         upload_all(net, dir, hsdirs, bid, Arc::from(text)).await;
     }
     Ok(())
-}
-
-/// A main descriptor (as the notes' call chain does it).
-fn build_main(
-    kp: &HsIdKeypair,
-    period: &PeriodParams,
-    ipts: &[IntroPointDesc],
-    max_len: usize,
-    now: SystemTime,
-) -> anyhow::Result<(String, HsBlindId)> {
-    let (bpk, bkp, subcred) = kp.compute_blinded_key(period.time_period)?;
-    let ope = AesOpeKey::from_secret(&bkp.as_ref().to_secret_key_bytes()[..32]);
-    let rev = ope.encrypt(period.srv_offset(now).context("before SRV start")?);
-    let sign = ed25519::Keypair::generate(&mut rand::rng());
-    let expiry = now + Duration::from_secs(54 * 3600);
-    let cert = create_desc_sign_key_cert(&sign.verifying_key(), &bkp, expiry)?;
-    let text = HsDescBuilder::default()
-        .blinded_id(&bpk)
-        .hs_desc_sign(&sign)
-        .hs_desc_sign_cert(cert)
-        .create2_formats(&[HandshakeType::NTOR])
-        .auth_required(None)
-        .is_single_onion_service(false)
-        .intro_points(ipts)
-        .intro_auth_key_cert_expiry(expiry)
-        .intro_enc_key_cert_expiry(expiry)
-        .lifetime(180u16.into())
-        .revision_counter(rev.into())
-        .subcredential(subcred)
-        .max_generated_len(max_len)
-        .build_sign(&mut rand::rng())?;
-    Ok((text, bpk.id()))
 }
 
 async fn probe(net: &ArtiNetwork, addr: OnionAddress, port: u16) {

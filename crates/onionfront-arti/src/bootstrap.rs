@@ -2,11 +2,11 @@
 //!
 //! This module owns the translation of onionfront's `arti:` and `tor-network:` configuration into
 //! an Arti [`TorClientConfig`] ([`client_config`]), the creation of the client
-//! ([`create_unbootstrapped`]), bootstrapping it ([`bootstrap`]), and the progress reporting while
-//! it does ([`BootstrapProgress`], logged at `info` and published on a `watch` channel).
+//! ([`create_unbootstrapped`]) and bootstrapping it ([`bootstrap`]). The progress reporting
+//! while it does is [`crate::progress`]'s; the bootstrap call itself is
+//! [`ArtiNetwork::bootstrap`].
 //!
-//! A private test network (`tor-network:`) needs more than authorities and fallbacks (see
-//! `/work/shared/notes/arti-api.md`):
+//! A private test network (`tor-network:`) needs more than authorities and fallbacks:
 //! - every relay is on 127.0.0.1, so Arti's "distinct subnets" rule must be switched off
 //!   (`path_rules` family prefixes 33 / 129, as Arti's own chutney configs do);
 //! - C tor's `TestingTorNetwork` uses a time period of 24 voting intervals and ignores the
@@ -15,55 +15,24 @@
 //! - on loopback Arti learns a ~70 ms circuit-build timeout and then rejects ordinary circuits
 //!   for minutes: `cbtdisabled=1` turns that learning off.
 
-use std::sync::Arc;
-
 use arti_client::config::CfgPath;
 use arti_client::config::dir::FallbackDir;
-use arti_client::status::BootstrapStatus;
 use arti_client::{TorClient, TorClientConfig};
-use futures::StreamExt as _;
 use onionfront_core::config::model::{ArtiConfig, FallbackConfig, TorNetworkConfig};
 use tokio::sync::watch;
 use tor_llcrypto::pk::ed25519::Ed25519Identity;
 use tor_llcrypto::pk::rsa::RsaIdentity;
 use tor_rtcompat::PreferredRuntime;
-use tracing::{info, warn};
 
 use crate::error::ArtiError;
 use crate::network::ArtiNetwork;
+use crate::progress::{BootstrapProgress, log_progress};
 
 /// Subnet family prefix that makes two IPv4 addresses never "in the same family" (Arti's
 /// equivalent of C tor's `EnforceDistinctSubnets 0`).
 const TESTNET_IPV4_FAMILY_PREFIX: u8 = 33;
 /// Same for IPv6.
 const TESTNET_IPV6_FAMILY_PREFIX: u8 = 129;
-
-/// A snapshot of Arti's bootstrap state, for logs and the status endpoint.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BootstrapProgress {
-    /// Progress, 0..=100.
-    pub percent: u8,
-    /// Whether Arti considers itself ready for traffic.
-    pub ready: bool,
-    /// Whether bootstrap is stuck (the reason is in `summary`).
-    pub blocked: bool,
-    /// Arti's human-readable description (not for machine parsing).
-    pub summary: String,
-}
-
-impl BootstrapProgress {
-    /// Convert Arti's status.
-    pub fn from_status(status: &BootstrapStatus) -> Self {
-        // as_frac() is within 0.0..=1.0; the clamp makes the cast provably lossless.
-        let percent = (status.as_frac() * 100.0).round().clamp(0.0, 100.0) as u8;
-        BootstrapProgress {
-            percent,
-            ready: status.ready_for_traffic(),
-            blocked: status.blocked().is_some(),
-            summary: status.to_string(),
-        }
-    }
-}
 
 /// Create the Arti client from the configuration and bootstrap it; returns once Arti has enough
 /// directory information to build circuits.
@@ -99,53 +68,6 @@ pub async fn create_unbootstrapped(
     let (tx, rx) = watch::channel(BootstrapProgress::from_status(&client.bootstrap_status()));
     let task = tokio::spawn(log_progress(client.clone(), tx));
     Ok(ArtiNetwork::new(client, rx, task))
-}
-
-/// Bootstrap `client` (called by [`ArtiNetwork::bootstrap`]).
-pub(crate) async fn bootstrap_client(
-    client: &TorClient<PreferredRuntime>,
-) -> Result<(), ArtiError> {
-    let started = std::time::Instant::now();
-    client
-        .bootstrap()
-        .await
-        .map_err(|error| ArtiError::Bootstrap { error })?;
-    info!(elapsed = ?started.elapsed(), "Arti bootstrapped");
-    Ok(())
-}
-
-/// Follow the client's bootstrap events: log each change of percentage or blockage at `info`
-/// (`warn` when stuck) and publish every change on `tx`. Ends when the client's status stream
-/// ends or nobody listens any more.
-async fn log_progress(
-    client: Arc<TorClient<PreferredRuntime>>,
-    tx: watch::Sender<BootstrapProgress>,
-) {
-    let mut events = client.bootstrap_events();
-    // Do not keep the client alive just to watch it.
-    drop(client);
-    let mut last_logged: Option<(u8, bool)> = None;
-    while let Some(status) = events.next().await {
-        let progress = BootstrapProgress::from_status(&status);
-        let key = (progress.percent, progress.blocked);
-        if last_logged != Some(key) {
-            if progress.blocked {
-                warn!(
-                    percent = progress.percent,
-                    "Arti bootstrap: {}", progress.summary
-                );
-            } else {
-                info!(
-                    percent = progress.percent,
-                    "Arti bootstrap: {}", progress.summary
-                );
-            }
-            last_logged = Some(key);
-        }
-        if tx.send(progress).is_err() {
-            break;
-        }
-    }
 }
 
 /// Build Arti's configuration: storage from `arti`, and, when `net` is set, a private Tor network

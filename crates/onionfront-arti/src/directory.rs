@@ -13,7 +13,6 @@
 //! It is only used when Arti offers no secondary period at all. (A next period cannot be
 //! pre-published then: no consensus has its ring yet.)
 
-use std::any::Any;
 use std::fmt;
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -202,10 +201,6 @@ impl Directory for ArtiDirectory {
     fn max_descriptor_size(&self) -> usize {
         usize::try_from(self.netdir.params().hsdir_max_desc_size.get())
             .unwrap_or(DEFAULT_MAX_DESC_SIZE)
-    }
-
-    fn as_any(&self) -> &dyn Any {
-        self
     }
 }
 

@@ -3,7 +3,8 @@
 //! It implements [`onionfront_publish::Network`] and [`onionfront_publish::Directory`] with an
 //! embedded Arti [`arti_client::TorClient`]:
 //! - [`bootstrap`]: building the Arti configuration (including a private test network) and
-//!   bootstrapping the client, with progress reporting;
+//!   creating and bootstrapping the client;
+//! - [`progress`]: [`BootstrapProgress`], following and logging the bootstrap;
 //! - [`directory`]: [`ArtiDirectory`], one consensus (`NetDir`) seen as time periods and HSDirs;
 //! - [`network`]: [`ArtiNetwork`], descriptor fetches and uploads at one HSDir each, and
 //!   health-check probes;
@@ -18,8 +19,10 @@ pub mod bootstrap;
 pub mod directory;
 pub mod error;
 pub mod network;
+pub mod progress;
 
-pub use bootstrap::{BootstrapProgress, bootstrap, client_config, create_unbootstrapped};
+pub use bootstrap::{bootstrap, client_config, create_unbootstrapped};
 pub use directory::ArtiDirectory;
 pub use error::ArtiError;
 pub use network::ArtiNetwork;
+pub use progress::BootstrapProgress;

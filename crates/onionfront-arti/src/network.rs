@@ -33,11 +33,11 @@ use tor_hscrypto::time::TimePeriod;
 use tor_linkspec::OwnedCircTarget;
 use tor_netdir::{DirEvent, NetDir, Timeliness};
 use tor_rtcompat::{PreferredRuntime, SleepProvider as _, SleepProviderExt as _};
-use tracing::{debug, warn};
+use tracing::{debug, info, warn};
 
-use crate::bootstrap::{BootstrapProgress, bootstrap_client};
 use crate::directory::{ArtiDirectory, find_relay};
 use crate::error::{ArtiError, chain};
+use crate::progress::BootstrapProgress;
 
 /// Upper bound of one fetch or upload (circuit, stream, request, reply).
 pub const MAX_HSDIR_OPERATION: Duration = Duration::from_secs(120);
@@ -159,7 +159,12 @@ impl ArtiNetwork {
 
     /// Bootstrap (if not done yet): returns once Arti can build circuits.
     pub async fn bootstrap(&self) -> Result<(), ArtiError> {
-        bootstrap_client(&self.client).await?;
+        let started = std::time::Instant::now();
+        self.client
+            .bootstrap()
+            .await
+            .map_err(|error| ArtiError::Bootstrap { error })?;
+        info!(elapsed = ?started.elapsed(), "Arti bootstrapped");
         if self.handles.get().is_none() {
             let handles = Handles::from_client(&self.client)?;
             let _ = self.handles.set(handles);
@@ -263,13 +268,6 @@ impl DirStreamOpener for tor_circmgr::ServiceOnionServiceDirTunnel {
     }
 }
 
-/// The Arti directory behind a `&dyn Directory` made by this crate.
-fn arti_directory(dir: &dyn Directory) -> Result<&ArtiDirectory, NetError> {
-    dir.as_any()
-        .downcast_ref::<ArtiDirectory>()
-        .ok_or_else(|| NetError::Other("directory does not come from the Arti network".into()))
-}
-
 /// The circuit target for `hsdir`, which must be in `netdir`.
 fn circ_target(netdir: &NetDir, hsdir: &HsDirId) -> Result<OwnedCircTarget, NetError> {
     let relay =
@@ -318,11 +316,13 @@ fn max_desc_len(dir: &ArtiDirectory) -> usize {
 
 #[async_trait::async_trait]
 impl Network for ArtiNetwork {
+    type Dir = ArtiDirectory;
+
     fn now(&self) -> SystemTime {
         self.runtime.wallclock()
     }
 
-    async fn directory(&self) -> Result<Arc<dyn Directory>, NetError> {
+    async fn directory(&self) -> Result<Arc<ArtiDirectory>, NetError> {
         let dir = self.strict_netdir().await?;
         Ok(Arc::new(dir))
     }
@@ -353,11 +353,10 @@ impl Network for ArtiNetwork {
 
     async fn fetch(
         &self,
-        dir: &dyn Directory,
+        dir: &ArtiDirectory,
         hsdir: HsDirId,
         blind_id: HsBlindId,
     ) -> Result<String, NetError> {
-        let dir = arti_directory(dir)?;
         let netdir = dir.netdir();
         let target = circ_target(netdir, &hsdir)?;
         let pool = &self.handles()?.pool;
@@ -376,12 +375,11 @@ impl Network for ArtiNetwork {
 
     async fn upload(
         &self,
-        dir: &dyn Directory,
+        dir: &ArtiDirectory,
         hsdir: HsDirId,
         _blind_id: HsBlindId,
         descriptor: Arc<str>,
     ) -> Result<(), NetError> {
-        let dir = arti_directory(dir)?;
         let netdir = dir.netdir();
         let target = circ_target(netdir, &hsdir)?;
         let pool = &self.handles()?.pool;

@@ -14,8 +14,8 @@ use std::num::NonZeroU8;
 use std::time::{Duration, Instant, SystemTime};
 
 use criterion::{Criterion, Throughput};
-use onionfront_core::build::{self, BuildRequest, build_main_descriptor};
 use onionfront_core::descriptor::validate_backend_descriptor;
+use onionfront_core::main_descriptor::{self, BuildRequest, build_main_descriptor};
 use onionfront_core::select::{
     BackendIntros, SelectionParams, select_intro_points, selection_seed,
 };
@@ -91,7 +91,7 @@ struct Prepared {
 fn prepare(i: &Inputs) -> Prepared {
     let (bpk, bkp, subcred) = i.id.compute_blinded_key(i.period.time_period).unwrap();
     let sign = ed25519::Keypair::generate(&mut rand::rng());
-    let exp = now() + build::CERT_LIFETIME;
+    let exp = now() + main_descriptor::CERT_LIFETIME;
     let cert = create_desc_sign_key_cert(&sign.verifying_key(), &bkp, exp).unwrap();
     Prepared {
         bpk,
@@ -126,7 +126,7 @@ fn arti_encode(i: &Inputs, p: &Prepared, n: usize) -> String {
 
 /// C tor re-padding of an Arti-built descriptor.
 fn repad(p: &Prepared, arti_text: &str) -> String {
-    build::repad::Rewrap {
+    main_descriptor::repad::Rewrap {
         blinded_key: &p.bpk.as_ref().to_bytes(),
         subcredential: p.subcred.as_ref(),
         revision: 1,
@@ -166,7 +166,7 @@ fn summary(i: &Inputs) {
         black_box(create_desc_sign_key_cert(&p.sign.verifying_key(), &bkp, now()).unwrap());
     });
     let rev = rate(300, || {
-        black_box(build::revision_counter(&i.id, &i.period, now()).unwrap());
+        black_box(main_descriptor::revision_counter(&i.id, &i.period, now()).unwrap());
     });
     let arti = rate(100, || {
         black_box(arti_encode(i, &p, 20));
@@ -263,7 +263,7 @@ fn benches(c: &mut Criterion, i: &Inputs) {
         b.iter(|| create_desc_sign_key_cert(&sign.verifying_key(), black_box(&bkp), now()).unwrap())
     });
     g.bench_function("split/revision_counter", |b| {
-        b.iter(|| build::revision_counter(&i.id, black_box(&i.period), now()).unwrap())
+        b.iter(|| main_descriptor::revision_counter(&i.id, black_box(&i.period), now()).unwrap())
     });
     let prepared = prepare(i);
     let arti20 = arti_encode(i, &prepared, 20);

@@ -5,16 +5,16 @@
 //! - [`keys`]: the services' identity keys (C tor and Onionbalance PEM formats);
 //! - [`descriptor`]: validating a backend's descriptor and tracking its liveness;
 //! - [`select`]: picking intro points across live backends;
-//! - [`build`]: building and signing the main descriptor(s) for a time period.
+//! - [`main_descriptor`]: building and signing the main descriptor(s) for a time period.
 //!
 //! Time is always passed in (`SystemTime`), and the consensus facts needed (time periods, size
 //! limits) come in as plain values ([`period`]), so all of this is testable offline.
 
 pub mod address;
-pub mod build;
 pub mod config;
 pub mod descriptor;
 pub mod keys;
+pub mod main_descriptor;
 pub mod period;
 pub mod select;
 #[cfg(any(test, feature = "testing"))]

@@ -1,21 +1,30 @@
 //! What the scheduler knows about each backend: descriptor history (liveness by revision
-//! counter), fetch bookkeeping, and the active health checks.
+//! counter) and fetch bookkeeping ([`BackendState`]), and what a finished fetch changes
+//! ([`BackendState::record_fetch`]).
 //!
-//! A backend shared by several services has one [`BackendState`] (it is fetched once); health
-//! checks are per service and port, since services may probe different ports.
+//! A backend shared by several services has one [`BackendState`] (it is fetched once). The
+//! rules, in prose:
+//! - a fetch round that succeeds schedules the next one `fetch-interval` later; one that fails
+//!   is retried with backoff from 15 s, never later than `fetch-interval`;
+//! - a fetch is *news* (worth a publication check) when it is the backend's first, or when it
+//!   brought a new or advanced descriptor; an unchanged descriptor or another failure is not
+//!   (staleness is a matter of time passing, re-evaluated by the reactor's timer);
+//! - liveness itself (valid, not expired, revision counter advancing within `stale-after`) is
+//!   `onionfront_core::descriptor`'s. Health checks are per service: `health.rs`.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use onionfront_core::OnionAddress;
-use onionfront_core::config::HealthCheckConfig;
 use onionfront_core::descriptor::{BackendTracker, Liveness, Observation, ValidatedDescriptor};
 use onionfront_core::period::PeriodParams;
 use tokio::time::Instant;
 use tor_hscrypto::pk::HsBlindId;
+use tracing::{debug, info, warn};
 
 use crate::backoff::Backoff;
-use crate::fetch::{KnownText, backend_blind_id};
+use crate::fetch::{FetchOutcome, KnownText, backend_blind_id};
+use crate::spec::BackendSpec;
 
 /// First retry after a failed fetch round of a backend.
 const FETCH_RETRY_FLOOR: Duration = Duration::from_secs(15);
@@ -23,10 +32,8 @@ const FETCH_RETRY_FLOOR: Duration = Duration::from_secs(15);
 /// One backend's descriptor history and fetch schedule.
 #[derive(Debug)]
 pub(crate) struct BackendState {
-    /// Its address.
-    pub(crate) address: OnionAddress,
-    /// Its name (from the first service listing it that names it).
-    pub(crate) name: Option<String>,
+    /// Its address, and its name from the first service listing it that names it.
+    pub(crate) backend: BackendSpec,
     /// Revision counters, liveness.
     pub(crate) tracker: BackendTracker,
     /// When the next fetch is due.
@@ -53,8 +60,7 @@ impl BackendState {
     /// A backend never fetched, due now.
     pub(crate) fn new(address: OnionAddress, name: Option<String>, now: Instant) -> Self {
         BackendState {
-            address,
-            name,
+            backend: BackendSpec { address, name },
             tracker: BackendTracker::new(),
             next_fetch: now,
             fetching: false,
@@ -103,6 +109,53 @@ impl BackendState {
         }
     }
 
+    /// Record a finished fetch (the reactor has already counted it as no longer running):
+    /// the descriptor, the schedule of the next fetch, and the log line. Returns whether the
+    /// fetch succeeded and whether it is news for the publication rules (see the module docs).
+    pub(crate) fn record_fetch(
+        &mut self,
+        outcome: FetchOutcome,
+        interval: Duration,
+        wall: SystemTime,
+        now: Instant,
+    ) -> FetchRecord {
+        self.fetching = false;
+        let first_completion = !self.fetched_once;
+        self.fetched_once = true;
+        let label = self.backend.label();
+        let result = outcome.result.and_then(|(known, hsdir)| {
+            let revision = known.desc.revision;
+            let n = known.desc.intro_points.len();
+            self.record_descriptor(known, wall)
+                .map(|(obs, changed)| (obs, changed, revision, n, hsdir))
+        });
+        let mut news = first_completion;
+        let ok = match result {
+            Ok((obs, changed, revision, n, hsdir)) => {
+                news |= obs != Observation::Unchanged;
+                match obs {
+                    Observation::Unchanged => {
+                        debug!(backend = %label, revision, "backend descriptor unchanged")
+                    }
+                    _ => info!(backend = %label, revision, intro_points = n, %hsdir,
+                        period = outcome.period.interval_num(), intro_set_changed = changed,
+                        "backend descriptor {}", if obs == Observation::New { "received" } else { "advanced" }),
+                }
+                self.last_fetch = Some((wall, Ok(())));
+                self.schedule_next(true, interval, now);
+                true
+            }
+            Err(reason) => {
+                warn!(backend = %label, period = outcome.period.interval_num(), %reason,
+                    "could not get a valid backend descriptor");
+                self.last_fetch = Some((wall, Err(reason)));
+                self.schedule_next(false, interval, now);
+                false
+            }
+        };
+        FetchRecord { ok, news }
+    }
+
     /// Liveness from the descriptor history alone.
     pub(crate) fn liveness(&self, now: SystemTime, stale_after: Duration) -> Liveness {
         self.tracker.liveness(now, stale_after)
@@ -119,7 +172,7 @@ impl BackendState {
         {
             return Ok(id);
         }
-        let id = backend_blind_id(&self.address, period)?;
+        let id = backend_blind_id(&self.backend.address, period)?;
         self.blind_id = Some((key.0, key.1, id));
         Ok(id)
     }
@@ -134,6 +187,15 @@ impl BackendState {
     }
 }
 
+/// What [`BackendState::record_fetch`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct FetchRecord {
+    /// A valid descriptor was received.
+    pub(crate) ok: bool,
+    /// It may change the selection (first fetch, new or advanced descriptor).
+    pub(crate) news: bool,
+}
+
 /// The identity of an intro point: its auth key (`KP_hs_ipt_sid`), unique per intro point. (The
 /// ntor key names the intro *relay*, which several backends may share.)
 pub(crate) fn intro_id(ip: &tor_netdoc::doc::hsdesc::IntroPointDesc) -> [u8; 32] {
@@ -143,140 +205,7 @@ pub(crate) fn intro_id(ip: &tor_netdoc::doc::hsdesc::IntroPointDesc) -> [u8; 32]
 
 /// The intro point identities of a descriptor, sorted (for change detection).
 pub(crate) fn intro_keys(desc: &ValidatedDescriptor) -> Vec<[u8; 32]> {
-    let mut keys: Vec<[u8; 32]> = desc
-        .intro_points
-        .iter()
-        .map(crate::backends::intro_id)
-        .collect();
+    let mut keys: Vec<[u8; 32]> = desc.intro_points.iter().map(intro_id).collect();
     keys.sort_unstable();
     keys
-}
-
-/// The active health check of one backend for one service.
-#[derive(Debug, Clone)]
-pub(crate) struct HealthState {
-    /// Consecutive failed probes.
-    pub(crate) consecutive_failures: u32,
-    /// Marked down (failures reached the threshold; one success clears it).
-    pub(crate) down: bool,
-    /// A verdict exists: a probe succeeded, or `failures` probes in a row failed. Until then
-    /// failed probes are retried sooner ([`HealthState::next_delay`]) and a first publication
-    /// waits (within the startup grace) so that a backend already dead is never published.
-    pub(crate) known: bool,
-    /// A probe is under way.
-    pub(crate) probing: bool,
-    /// When the next probe is due.
-    pub(crate) next_probe: Instant,
-    /// Last probe time and error.
-    pub(crate) last_probe: Option<(SystemTime, Option<String>)>,
-    /// When the check started (service start, or the backend added on reload).
-    pub(crate) since: Instant,
-}
-
-impl HealthState {
-    /// Not probed yet: counts as up.
-    pub(crate) fn new(now: Instant) -> Self {
-        HealthState {
-            consecutive_failures: 0,
-            down: false,
-            known: false,
-            probing: false,
-            next_probe: now,
-            last_probe: None,
-            since: now,
-        }
-    }
-
-    /// Record a probe result; returns whether `down` flipped.
-    pub(crate) fn record(
-        &mut self,
-        result: Result<(), String>,
-        failures_to_down: u32,
-        now: SystemTime,
-    ) -> bool {
-        let was_down = self.down;
-        match result {
-            Ok(()) => {
-                self.consecutive_failures = 0;
-                self.down = false;
-                self.known = true;
-                self.last_probe = Some((now, None));
-            }
-            Err(e) => {
-                self.consecutive_failures = self.consecutive_failures.saturating_add(1);
-                if self.consecutive_failures >= failures_to_down.max(1) {
-                    self.down = true;
-                    self.known = true;
-                }
-                self.last_probe = Some((now, Some(e)));
-            }
-        }
-        was_down != self.down
-    }
-
-    /// Whether the backend waits for its first verdict before being published: no verdict
-    /// yet, and less than [`verdict_grace`] since the check started (after that, a check that
-    /// cannot conclude does not keep a backend out).
-    pub(crate) fn pending(&self, now: Instant, hc: &HealthCheckConfig) -> bool {
-        !self.known && now < self.since + verdict_grace(hc)
-    }
-
-    /// Delay before the next probe: `interval`, or at most [`UNKNOWN_RETRY`] while no verdict
-    /// exists yet (a backend dead at startup is then known within seconds, not `failures ×
-    /// interval`).
-    pub(crate) fn next_delay(&self, interval: Duration) -> Duration {
-        if self.known {
-            interval
-        } else {
-            interval.min(UNKNOWN_RETRY)
-        }
-    }
-}
-
-/// How long a backend without a health verdict is kept out of the descriptors: long enough
-/// for `failures` probes that each time out, retried every [`UNKNOWN_RETRY`], plus a margin;
-/// at least 90 s.
-pub(crate) fn verdict_grace(hc: &HealthCheckConfig) -> Duration {
-    let retry = hc.interval.min(UNKNOWN_RETRY);
-    let probes = (hc.timeout + retry).saturating_mul(hc.failures.max(1));
-    (probes + Duration::from_secs(30)).max(Duration::from_secs(90))
-}
-
-/// Probe retry while a backend's health is unknown.
-pub(crate) const UNKNOWN_RETRY: Duration = Duration::from_secs(5);
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn health_goes_down_after_n_failures_and_back_after_one_success() {
-        let mut h = HealthState::new(Instant::now());
-        let t = SystemTime::UNIX_EPOCH;
-        let interval = Duration::from_secs(30);
-        assert!(!h.known);
-        let hc = HealthCheckConfig {
-            port: 80,
-            interval,
-            failures: 3,
-            timeout: Duration::from_secs(30),
-        };
-        // 3 probes timing out after 30 s, 5 s apart, + 30 s: 135 s.
-        assert_eq!(verdict_grace(&hc), Duration::from_secs(135));
-        assert!(h.pending(h.since, &hc));
-        assert!(!h.pending(h.since + Duration::from_secs(135), &hc));
-        assert_eq!(h.next_delay(interval), UNKNOWN_RETRY);
-        assert!(!h.record(Err("x".into()), 3, t));
-        assert!(!h.record(Err("x".into()), 3, t));
-        assert!(!h.known);
-        assert!(h.record(Err("x".into()), 3, t));
-        assert!(h.down);
-        assert!(h.known);
-        assert!(!h.pending(h.since, &hc));
-        assert_eq!(h.next_delay(interval), interval);
-        assert!(!h.record(Err("x".into()), 3, t));
-        assert!(h.record(Ok(()), 3, t));
-        assert!(!h.down);
-        assert_eq!(h.consecutive_failures, 0);
-    }
 }

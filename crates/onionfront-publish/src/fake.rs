@@ -3,7 +3,6 @@
 //! publish real signed descriptors, injectable faults, and a clock that follows tokio's (paused)
 //! time so hours pass in milliseconds.
 
-use std::any::Any;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
@@ -35,19 +34,37 @@ pub enum Behaviour {
     Down,
 }
 
-/// One upload seen by the fake network.
+/// What became of one upload attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UploadOutcome {
+    /// Stored (its revision counter was higher than the one stored).
+    Stored,
+    /// Answered with this HTTP status: a [`Behaviour::Refuse`] HSDir, or 400 for a revision
+    /// counter not above the stored one (C tor's rule).
+    Refused(u16),
+    /// The circuit failed ([`Behaviour::Down`]).
+    Unreachable,
+    /// Never answered ([`Behaviour::Hang`]): recorded when it arrived.
+    NoAnswer,
+    /// The relay is not in the consensus.
+    UnknownRelay,
+}
+
+/// One upload attempt seen by the fake network, whatever its outcome.
 #[derive(Debug, Clone)]
 pub struct UploadRecord {
-    /// When.
+    /// When it arrived (a stored one: when it was stored, 50 ms later).
     pub at: SystemTime,
     /// To which HSDir.
     pub hsdir: HsDirId,
     /// Under which blinded id.
     pub blind_id: [u8; 32],
-    /// Its revision counter.
+    /// Its revision counter (0 if it has none).
     pub revision: u64,
     /// Whether it was stored.
     pub accepted: bool,
+    /// What became of it.
+    pub outcome: UploadOutcome,
 }
 
 /// A backend hosted on the fake network.
@@ -229,7 +246,7 @@ impl FakeNetwork {
         }
     }
 
-    /// Every upload seen so far.
+    /// Every upload attempt seen so far, refused and unanswered ones included.
     pub fn uploads(&self) -> Vec<UploadRecord> {
         self.lock().uploads.clone()
     }
@@ -383,18 +400,17 @@ impl Directory for FakeDirectory {
     fn max_descriptor_size(&self) -> usize {
         50_000
     }
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
 }
 
 #[async_trait::async_trait]
 impl Network for FakeNetwork {
+    type Dir = FakeDirectory;
+
     fn now(&self) -> SystemTime {
         self.start_wall + self.start_instant.elapsed()
     }
 
-    async fn directory(&self) -> Result<Arc<dyn Directory>, NetError> {
+    async fn directory(&self) -> Result<Arc<FakeDirectory>, NetError> {
         Ok(self.snapshot())
     }
 
@@ -414,7 +430,7 @@ impl Network for FakeNetwork {
 
     async fn fetch(
         &self,
-        _dir: &dyn Directory,
+        _dir: &FakeDirectory,
         hsdir: HsDirId,
         blind_id: HsBlindId,
     ) -> Result<String, NetError> {
@@ -431,17 +447,35 @@ impl Network for FakeNetwork {
 
     async fn upload(
         &self,
-        _dir: &dyn Directory,
+        _dir: &FakeDirectory,
         hsdir: HsDirId,
         blind_id: HsBlindId,
         descriptor: Arc<str>,
     ) -> Result<(), NetError> {
+        let key: [u8; 32] = *blind_id.as_ref();
+        let failing = match self.behaviour(hsdir) {
+            None => Some(UploadOutcome::UnknownRelay),
+            Some(Behaviour::Down) => Some(UploadOutcome::Unreachable),
+            Some(Behaviour::Hang) => Some(UploadOutcome::NoAnswer),
+            Some(Behaviour::Refuse(status)) => Some(UploadOutcome::Refused(status)),
+            Some(Behaviour::Normal) => None,
+        };
+        if let Some(outcome) = failing {
+            let at = self.now();
+            self.lock().uploads.push(UploadRecord {
+                at,
+                hsdir,
+                blind_id: key,
+                revision: revision_of(&descriptor).unwrap_or(0),
+                accepted: false,
+                outcome,
+            });
+        }
         self.reach(hsdir).await?;
         let revision = revision_of(&descriptor).ok_or_else(|| NetError::Http {
             status: 400,
             message: "Invalid HS descriptor. Rejected.".into(),
         })?;
-        let key: [u8; 32] = *blind_id.as_ref();
         let now = self.now();
         let mut inner = self.lock();
         let accepted = inner
@@ -454,6 +488,11 @@ impl Network for FakeNetwork {
             blind_id: key,
             revision,
             accepted,
+            outcome: if accepted {
+                UploadOutcome::Stored
+            } else {
+                UploadOutcome::Refused(400)
+            },
         });
         if accepted {
             inner.store.insert((hsdir, key), (descriptor, revision));

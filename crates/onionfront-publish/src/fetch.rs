@@ -74,7 +74,7 @@ pub(crate) fn backend_blind_id(
 /// is skipped like one serving garbage, and the same text again is not validated again.
 pub(crate) async fn fetch_backend<N: Network>(
     net: Arc<N>,
-    dir: Arc<dyn Directory>,
+    dir: Arc<N::Dir>,
     target: FetchTarget,
     known: Option<Arc<KnownText>>,
     attempt_timeout: Duration,
@@ -89,7 +89,7 @@ pub(crate) async fn fetch_backend<N: Network>(
 
 async fn fetch_inner<N: Network>(
     net: &N,
-    dir: &dyn Directory,
+    dir: &N::Dir,
     target: &FetchTarget,
     known: Option<&Arc<KnownText>>,
     attempt_timeout: Duration,
@@ -176,7 +176,7 @@ mod tests {
         let backend = net.add_backend(1, 3);
         let t = Duration::from_secs(10);
         let fetch = |known: Option<Arc<KnownText>>| {
-            let (net, dir) = (Arc::clone(&net), net.snapshot() as Arc<dyn Directory>);
+            let (net, dir) = (Arc::clone(&net), net.snapshot());
             async move {
                 let period = dir.current_period();
                 let target = FetchTarget {

@@ -3,8 +3,11 @@
 //! Production: `onionfront-arti` implements it with an embedded Arti client. Tests: a fake network
 //! with a fake clock. The scheduler sleeps with `tokio::time` (so tests run with paused time) and
 //! reads the wall clock only through [`Network::now`].
+//!
+//! A network hands out its own kind of [`Directory`] ([`Network::Dir`]) and gets the same kind
+//! back in [`Network::fetch`] and [`Network::upload`], so an implementation reaches its own
+//! consensus data (Arti's `NetDir`) without a downcast.
 
-use std::any::Any;
 use std::fmt;
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -41,7 +44,7 @@ impl fmt::Debug for HsDirId {
 }
 
 /// A view of one consensus: the facts the scheduler needs from it.
-pub trait Directory: Send + Sync + fmt::Debug {
+pub trait Directory: Send + Sync + fmt::Debug + 'static {
     /// When this consensus became valid (identifies it).
     fn valid_after(&self) -> SystemTime;
     /// The time period clients use now (backend descriptors are fetched for it).
@@ -55,8 +58,6 @@ pub trait Directory: Send + Sync + fmt::Debug {
     fn hsdirs_upload(&self, blind_id: &HsBlindId, period: TimePeriod) -> Vec<HsDirId>;
     /// Maximum descriptor size accepted by HSDirs (`HSV3MaxDescriptorSize`).
     fn max_descriptor_size(&self) -> usize;
-    /// The implementation's own data (lets the Arti layer reach its `NetDir`).
-    fn as_any(&self) -> &dyn Any;
 }
 
 /// Why a network operation failed. `Display` is what logs and status show.
@@ -97,23 +98,25 @@ impl NetError {
 /// The Tor network, as the scheduler uses it.
 #[async_trait::async_trait]
 pub trait Network: Send + Sync + 'static {
+    /// This network's view of a consensus.
+    type Dir: Directory;
     /// The wall clock.
     fn now(&self) -> SystemTime;
     /// The latest strictly timely consensus, waiting for one if needed.
-    async fn directory(&self) -> Result<Arc<dyn Directory>, NetError>;
+    async fn directory(&self) -> Result<Arc<Self::Dir>, NetError>;
     /// A stream that yields whenever a new consensus arrives.
     fn directory_events(&self) -> BoxStream<'static, ()>;
     /// Fetch the descriptor stored under `blind_id` from `hsdir`: the raw text.
     async fn fetch(
         &self,
-        dir: &dyn Directory,
+        dir: &Self::Dir,
         hsdir: HsDirId,
         blind_id: HsBlindId,
     ) -> Result<String, NetError>;
     /// Upload `descriptor` (stored under `blind_id`) to `hsdir`; `Ok` only on HTTP 200.
     async fn upload(
         &self,
-        dir: &dyn Directory,
+        dir: &Self::Dir,
         hsdir: HsDirId,
         blind_id: HsBlindId,
         descriptor: Arc<str>,

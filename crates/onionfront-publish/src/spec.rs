@@ -1,7 +1,8 @@
 //! What the scheduler is asked to do: services with their keys and backends, and the intervals.
 //!
 //! Built by the binary from the validated config and the loaded keys; replaced as a whole on
-//! reload (the scheduler keeps the state of what did not change).
+//! reload (the scheduler keeps the state of what did not change, see `reload.rs`); and what a
+//! reload changed ([`ReloadSummary`]).
 
 use std::sync::Arc;
 
@@ -9,6 +10,19 @@ use onionfront_core::OnionAddress;
 use onionfront_core::config::{DistinctDescriptors, HealthCheckConfig, PublishConfig};
 use tor_hscrypto::pk::HsIdKeypair;
 use tor_llcrypto::pk::curve25519;
+
+/// What a reload changed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReloadSummary {
+    /// Services added.
+    pub added: Vec<OnionAddress>,
+    /// Services removed.
+    pub removed: Vec<OnionAddress>,
+    /// Services whose configuration changed (state kept).
+    pub changed: Vec<OnionAddress>,
+    /// Services left as they were (not republished).
+    pub unchanged: Vec<OnionAddress>,
+}
 
 /// Everything the scheduler runs.
 #[derive(Clone)]
@@ -66,7 +80,13 @@ impl ServiceSpec {
             && self.health_check == other.health_check
             && self.intro_points_per_instance == other.intro_points_per_instance
             && self.distinct_descriptors == other.distinct_descriptors
-            && self.auth_clients.len() == other.auth_clients.len()
+            && self.same_auth_clients(other)
+    }
+
+    /// Whether both specs have the same restricted-discovery clients, in the same order (the
+    /// one comparison of client keys: reload uses it to tell whether to republish).
+    pub fn same_auth_clients(&self, other: &ServiceSpec) -> bool {
+        self.auth_clients.len() == other.auth_clients.len()
             && self
                 .auth_clients
                 .iter()

@@ -80,9 +80,8 @@ pub struct ServiceStatus {
     pub publish_attempt_second_descriptor: Option<String>,
     /// Onionbalance: the backends.
     pub instances: Vec<InstanceStatus>,
-    /// `published` (every period accepted by at least one HSDir), `publishing`, `not-published`,
-    /// or `no-live-backend`.
-    pub state: String,
+    /// Where its publication stands.
+    pub state: PublishState,
     /// A sentence for operators on the state.
     pub message: String,
     /// Backends whose intro points may be published.
@@ -116,8 +115,8 @@ pub struct InstanceStatus {
     /// Its `name:` from the config.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// `live`, `stale`, `down`, `expired` or `unknown`.
-    pub health: String,
+    /// Whether its intro points may be published.
+    pub health: BackendHealth,
     /// Why it has that health.
     pub reason: String,
     /// Revision counter of its latest descriptor.
@@ -185,8 +184,8 @@ pub struct HsDirStatus {
     pub hsdir: String,
     /// Which descriptor (distinct-descriptors mode).
     pub descriptor: usize,
-    /// `accepted`, `pending`, `retrying` or `failed`.
-    pub state: String,
+    /// Where the upload stands.
+    pub state: UploadState,
     /// Attempts for the current descriptor.
     pub attempts: u32,
     /// Last attempt time.
@@ -205,7 +204,81 @@ impl StatusReport {
     pub fn healthy(&self) -> bool {
         self.services
             .iter()
-            .all(|s| s.state == "published" && s.live_backends > 0)
+            .all(|s| s.state == PublishState::Published && s.live_backends > 0)
+    }
+}
+
+/// Defines a status enum: serialized as (and displayed as) the given strings, which are part of
+/// the status format that operators and scripts read.
+macro_rules! status_enum {
+    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident = $text:literal,)+ }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        pub enum $name {
+            $($(#[$vdoc])* #[serde(rename = $text)] $variant,)+
+        }
+
+        impl $name {
+            /// The word the status document uses.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text,)+
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.pad(self.as_str())
+            }
+        }
+    };
+}
+
+status_enum! {
+    /// Where a service's publication stands (`services[].state`).
+    PublishState {
+        /// Every period's descriptor was accepted by at least one HSDir.
+        Published = "published",
+        /// Uploads are under way; no HSDir has accepted yet.
+        Publishing = "publishing",
+        /// Nothing published yet (waiting for backend descriptors).
+        #[default]
+        NotPublished = "not-published",
+        /// No backend is live (the last descriptor, if any, is kept on the HSDirs).
+        NoLiveBackend = "no-live-backend",
+    }
+}
+
+status_enum! {
+    /// A backend's health (`instances[].health`).
+    BackendHealth {
+        /// Its intro points may be published.
+        Live = "live",
+        /// Its revision counter stopped advancing.
+        Stale = "stale",
+        /// Its health check failed `failures` times in a row.
+        Down = "down",
+        /// Its latest descriptor expired.
+        Expired = "expired",
+        /// No descriptor yet, or no health verdict yet.
+        #[default]
+        Unknown = "unknown",
+    }
+}
+
+status_enum! {
+    /// Where the upload to one HSDir stands (`periods[].hsdirs[].state`).
+    UploadState {
+        /// The HSDir accepted the current descriptor.
+        Accepted = "accepted",
+        /// No attempt has finished yet.
+        #[default]
+        Pending = "pending",
+        /// The last attempt failed; another follows.
+        Retrying = "retrying",
+        /// The last attempt failed for good (the relay left the consensus).
+        Failed = "failed",
     }
 }
 
@@ -283,6 +356,44 @@ mod tests {
         );
         let back: StatusReport = serde_json::from_value(json).unwrap();
         assert_eq!(back.services[0].instances[1].intro_points_num, Some(3));
+    }
+
+    #[test]
+    fn states_keep_their_words() {
+        let words = |v: serde_json::Value| v.as_str().map(str::to_owned);
+        for (state, word) in [
+            (PublishState::Published, "published"),
+            (PublishState::Publishing, "publishing"),
+            (PublishState::NotPublished, "not-published"),
+            (PublishState::NoLiveBackend, "no-live-backend"),
+        ] {
+            assert_eq!(words(serde_json::to_value(state).unwrap()).unwrap(), word);
+            assert_eq!(state.to_string(), word);
+            let back: PublishState = serde_json::from_value(word.into()).unwrap();
+            assert_eq!(back, state);
+        }
+        for (health, word) in [
+            (BackendHealth::Live, "live"),
+            (BackendHealth::Stale, "stale"),
+            (BackendHealth::Down, "down"),
+            (BackendHealth::Expired, "expired"),
+            (BackendHealth::Unknown, "unknown"),
+        ] {
+            assert_eq!(words(serde_json::to_value(health).unwrap()).unwrap(), word);
+            let back: BackendHealth = serde_json::from_value(word.into()).unwrap();
+            assert_eq!(back, health);
+        }
+        for (state, word) in [
+            (UploadState::Accepted, "accepted"),
+            (UploadState::Pending, "pending"),
+            (UploadState::Retrying, "retrying"),
+            (UploadState::Failed, "failed"),
+        ] {
+            assert_eq!(words(serde_json::to_value(state).unwrap()).unwrap(), word);
+            let back: UploadState = serde_json::from_value(word.into()).unwrap();
+            assert_eq!(back, state);
+        }
+        assert_eq!(format!("{:<8}|", BackendHealth::Live), "live    |");
     }
 
     #[test]

@@ -4,14 +4,20 @@
 //! the HSDir answers 200 or the task is aborted because a newer descriptor superseded it. A retry
 //! rebuilds the descriptor from its [`Recipe`] so that it carries a higher revision counter (an
 //! HSDir that did store a timed-out attempt would refuse the same counter again).
+//!
+//! The publication step (`publication.rs`) builds the first descriptors and hands the reactor
+//! one [`UploadJob`] per HSDir; the reactor runs each with [`upload_until_accepted`], which
+//! reports every attempt as an [`UploadReport`] through the callback it is given (this module
+//! knows nothing of the reactor's events).
 
 use std::num::NonZeroU8;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
-use onionfront_core::build::{BuildError, BuildRequest, BuiltDescriptor, build_main_descriptor};
+use onionfront_core::main_descriptor::{
+    BuildError, BuildRequest, BuiltDescriptor, build_main_descriptor,
+};
 use onionfront_core::period::PeriodParams;
-use tokio::sync::mpsc;
 use tor_hscrypto::pk::{HsBlindId, HsIdKeypair};
 use tor_llcrypto::pk::curve25519;
 use tor_netdoc::doc::hsdesc::IntroPointDesc;
@@ -74,7 +80,7 @@ impl Recipe {
 /// Identifies one upload job (service, period, generation, HSDir).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct UploadKey {
-    /// Index of the service in the scheduler (checked against its address).
+    /// The service's address.
     pub(crate) service: onionfront_core::OnionAddress,
     /// Time period number.
     pub(crate) period: u64,
@@ -100,16 +106,32 @@ pub(crate) struct UploadReport {
     pub(crate) will_retry: bool,
 }
 
-/// Upload to `key.hsdir` until accepted; report every attempt on `reports`.
+/// One upload to start: which HSDir gets which descriptor, and how to rebuild it for retries.
+pub(crate) struct UploadJob {
+    /// Which job.
+    pub(crate) key: UploadKey,
+    /// The blinded id the descriptor is stored under.
+    pub(crate) blind_id: HsBlindId,
+    /// How to rebuild the descriptor (with a higher revision counter) for a retry.
+    pub(crate) recipe: Arc<Recipe>,
+    /// The descriptor of the first attempt.
+    pub(crate) first: Arc<BuiltDescriptor>,
+}
+
+/// Upload `job` until accepted; pass every attempt's report to `report`, and stop when it
+/// returns `false` (nobody listens any more).
 pub(crate) async fn upload_until_accepted<N: Network>(
     net: Arc<N>,
-    key: UploadKey,
-    blind_id: HsBlindId,
-    recipe: Arc<Recipe>,
-    first: Arc<BuiltDescriptor>,
+    job: UploadJob,
     attempt_timeout: Duration,
-    reports: mpsc::UnboundedSender<super::scheduler::Event>,
+    report: impl Fn(UploadReport) -> bool + Send,
 ) {
+    let UploadJob {
+        key,
+        blind_id,
+        recipe,
+        first,
+    } = job;
     let mut backoff = Backoff::new(RETRY_FLOOR, RETRY_CAP);
     let mut descriptor = first;
     let mut attempt: u32 = 0;
@@ -127,18 +149,14 @@ pub(crate) async fn upload_until_accepted<N: Network>(
             Err(e) => warn!(service = %key.service.short(), period = key.period,
                 hsdir = %key.hsdir, attempt, error = %e, "upload failed; giving up on this HSDir"),
         }
-        let report = UploadReport {
+        let listened = report(UploadReport {
             key,
             at: net.now(),
             attempt,
             result: result.map(|()| descriptor.revision),
             will_retry,
-        };
-        if reports
-            .send(super::scheduler::Event::Upload(report))
-            .is_err()
-            || !will_retry
-        {
+        });
+        if !listened || !will_retry {
             return;
         }
         tokio::time::sleep(backoff.next_delay()).await;

@@ -10,9 +10,10 @@ use onionfront_core::OnionAddress;
 use onionfront_core::config::{DistinctDescriptors, HealthCheckConfig, PublishConfig};
 use onionfront_core::descriptor::validate_backend_descriptor;
 use onionfront_core::testing;
-use onionfront_publish::fake::{Behaviour, FakeNetwork};
+use onionfront_publish::fake::{Behaviour, FakeNetwork, UploadOutcome};
 use onionfront_publish::{
-    BackendSpec, Directory, Network, SchedulerHandle, SchedulerSpec, ServiceSpec, StatusReport,
+    BackendHealth, BackendSpec, Directory, Network, PublishState, SchedulerHandle, SchedulerSpec,
+    ServiceSpec, StatusReport, UploadState,
 };
 use tokio::sync::watch;
 
@@ -135,7 +136,7 @@ fn published_intro_keys(net: &FakeNetwork, svc: &ServiceSpec) -> Vec<Vec<[u8; 32
     let dir = net.snapshot();
     let mut out = vec![];
     for period in dir.publish_periods() {
-        let blind = onionfront_core::build::blinded_id(&svc.identity, &period).unwrap();
+        let blind = onionfront_core::main_descriptor::blinded_id(&svc.identity, &period).unwrap();
         let mut keys_here: Option<Vec<[u8; 32]>> = None;
         for h in dir.hsdirs_upload(&blind, period.time_period) {
             let (text, _) = net
@@ -176,7 +177,7 @@ async fn publishes_both_periods_to_every_hsdir_with_two_intro_points_per_backend
     let (handle, mut rx) = start(&net, publish_config(), vec![svc.clone()]);
     let status = published(&mut rx).await;
     let s = &status.services[0];
-    assert_eq!(s.state, "published");
+    assert_eq!(s.state, PublishState::Published);
     assert_eq!(s.live_backends, 3);
     for p in &s.periods {
         assert_eq!(p.intro_points, 6);
@@ -186,7 +187,7 @@ async fn publishes_both_periods_to_every_hsdir_with_two_intro_points_per_backend
     assert!(s.publish_attempt_first_descriptor.is_some());
     assert!(s.publish_attempt_second_descriptor.is_some());
     for inst in &s.instances {
-        assert_eq!(inst.health, "live");
+        assert_eq!(inst.health, BackendHealth::Live);
         assert_eq!(inst.intro_points_num, Some(3));
         assert_eq!(inst.intro_points_published, 2);
     }
@@ -271,7 +272,7 @@ async fn health_check_drops_a_dead_backend_promptly_and_brings_it_back() {
     let killed_at = tokio::time::Instant::now();
     // Its old descriptor is still fetchable; only the health check can tell.
     let s = wait_status(&mut rx, Duration::from_secs(300), |s| {
-        s.services[0].instances[1].health == "down"
+        s.services[0].instances[1].health == BackendHealth::Down
             && s.services[0]
                 .periods
                 .iter()
@@ -296,7 +297,7 @@ async fn health_check_drops_a_dead_backend_promptly_and_brings_it_back() {
     // It comes back: one successful probe restores it.
     net.set_backend_alive(backends[1], true);
     wait_status(&mut rx, Duration::from_secs(120), |s| {
-        s.services[0].instances[1].health == "live"
+        s.services[0].instances[1].health == BackendHealth::Live
             && s.services[0]
                 .periods
                 .iter()
@@ -324,7 +325,7 @@ async fn a_backend_dead_at_startup_is_never_published() {
         took < Duration::from_secs(30),
         "3 quick probes, not 3 intervals: {took:?}"
     );
-    assert_eq!(s.services[0].instances[1].health, "down");
+    assert_eq!(s.services[0].instances[1].health, BackendHealth::Down);
     for p in &s.services[0].periods {
         assert_eq!(p.intro_points, 4);
     }
@@ -363,14 +364,14 @@ async fn a_backend_whose_revision_stops_advancing_goes_stale() {
         net.publish_all_backends();
     }
     let s = wait_status(&mut rx, Duration::from_secs(300), |s| {
-        s.services[0].instances[0].health == "stale"
+        s.services[0].instances[0].health == BackendHealth::Stale
             && s.services[0]
                 .periods
                 .iter()
                 .all(|p| p.intro_points == 2 && p.accepted == p.total)
     })
     .await;
-    assert_eq!(s.services[0].instances[1].health, "live");
+    assert_eq!(s.services[0].instances[1].health, BackendHealth::Live);
     handle.shutdown().await;
 }
 
@@ -387,7 +388,7 @@ async fn all_backends_down_keeps_the_last_descriptor() {
     let s = wait_status(&mut rx, Duration::from_secs(300), |s| {
         s.services
             .first()
-            .is_some_and(|x| x.state == "no-live-backend")
+            .is_some_and(|x| x.state == PublishState::NoLiveBackend)
     })
     .await;
     assert!(
@@ -429,38 +430,69 @@ async fn failed_hsdirs_are_retried_with_backoff_until_they_accept() {
             && svc.periods.iter().all(|p| {
                 p.hsdirs
                     .iter()
-                    .filter(|h| h.state == "retrying")
+                    .filter(|h| h.state == UploadState::Retrying)
                     .all(|h| h.attempts >= 3)
-                    && p.hsdirs
-                        .iter()
-                        .all(|h| h.state == "accepted" || h.state == "retrying")
+                    && p.hsdirs.iter().all(|h| {
+                        h.state == UploadState::Accepted || h.state == UploadState::Retrying
+                    })
             })
             && svc
                 .periods
                 .iter()
-                .any(|p| p.hsdirs.iter().any(|h| h.state == "retrying"))
+                .any(|p| p.hsdirs.iter().any(|h| h.state == UploadState::Retrying))
     })
     .await;
-    assert_eq!(s.services[0].state, "published");
+    assert_eq!(s.services[0].state, PublishState::Published);
     let retrying: Vec<_> = s.services[0]
         .periods
         .iter()
         .flat_map(|p| &p.hsdirs)
-        .filter(|h| h.state == "retrying")
+        .filter(|h| h.state == UploadState::Retrying)
         .collect();
     assert!(retrying.iter().all(|h| {
         h.last_error
             .as_deref()
             .is_some_and(|e| e.contains("503") || e.contains("timed out"))
     }));
-    // Attempts are spaced out (backoff), not hammered.
-    let refused: Vec<_> = net
-        .uploads()
-        .iter()
-        .filter(|u| u.hsdir == refusing)
-        .cloned()
-        .collect();
-    assert!(refused.is_empty(), "refused at HTTP level, nothing stored");
+    // Attempts are spaced out (backoff), not hammered: the fake network records every attempt,
+    // refused and unanswered ones included. Retries wait at least the 2 s backoff floor, after
+    // the 30 s attempt timeout for the HSDir that never answers; nothing is stored on either.
+    let uploads = net.uploads();
+    for (hsdir, outcome, least_gap) in [
+        (
+            refusing,
+            UploadOutcome::Refused(503),
+            Duration::from_secs(2),
+        ),
+        (
+            hanging,
+            UploadOutcome::NoAnswer,
+            Duration::from_secs(30 + 2),
+        ),
+    ] {
+        let mut per_period: std::collections::BTreeMap<[u8; 32], Vec<std::time::SystemTime>> =
+            Default::default();
+        for u in uploads.iter().filter(|u| u.hsdir == hsdir) {
+            assert_eq!(u.outcome, outcome, "{u:?}");
+            assert!(!u.accepted, "nothing stored on a faulty HSDir: {u:?}");
+            per_period.entry(u.blind_id).or_default().push(u.at);
+        }
+        assert_eq!(
+            per_period.len(),
+            2,
+            "{outcome:?}: attempts for both periods"
+        );
+        for times in per_period.values() {
+            assert!(times.len() >= 3, "{outcome:?}: {} attempts", times.len());
+            for pair in times.windows(2) {
+                let gap = pair[1].duration_since(pair[0]).unwrap();
+                assert!(
+                    gap >= least_gap,
+                    "{outcome:?}: attempts {gap:?} apart, less than {least_gap:?}"
+                );
+            }
+        }
+    }
     // Heal them: the next retry succeeds.
     net.set_behaviour(refusing, Behaviour::Normal);
     net.set_behaviour(hanging, Behaviour::Normal);
@@ -590,7 +622,7 @@ async fn reload_adds_a_backend_without_republishing_unchanged_services() {
         .publish_periods()
         .iter()
         .map(|p| {
-            *onionfront_core::build::blinded_id(&svc_b.identity, p)
+            *onionfront_core::main_descriptor::blinded_id(&svc_b.identity, p)
                 .unwrap()
                 .as_ref()
         })
@@ -660,7 +692,7 @@ async fn a_backend_added_on_reload_waits_for_its_first_verdict() {
         );
         fully_published(s)
             && svc.instances[2].intro_points_published == 2
-            && svc.instances[3].health == "down"
+            && svc.instances[3].health == BackendHealth::Down
             && svc.periods.iter().all(|p| p.intro_points == 6)
     })
     .await;

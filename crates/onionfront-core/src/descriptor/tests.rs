@@ -45,7 +45,7 @@ fn accepts_real_backend_descriptor() {
     assert_eq!(v.dropped_intro_points, 0);
     assert_eq!(
         Some(v.blinded_id),
-        crate::build::blinded_id(&f.id, &f.period)
+        crate::main_descriptor::blinded_id(&f.id, &f.period)
     );
 }
 

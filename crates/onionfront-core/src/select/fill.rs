@@ -26,7 +26,7 @@ use tor_netdoc::doc::hsdesc::IntroPointDesc;
 use super::BackendIntros;
 use super::relay::{RelayKey, relay_keys, same_relay};
 use crate::address::OnionAddress;
-use crate::build::size;
+use crate::main_descriptor::size;
 
 /// One intro point as the algorithm sees it.
 #[derive(Debug, Clone)]

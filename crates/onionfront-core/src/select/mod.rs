@@ -10,7 +10,7 @@
 //!   then round-robin up to `per_instance` each (backends with more fill in for those with
 //!   fewer);
 //! - capped: at most 20 (and `max_per_descriptor`) intro points per descriptor, and never over
-//!   the size limit (exact size prediction, [`crate::build::size`]);
+//!   the size limit (exact size prediction, [`crate::main_descriptor::size`]);
 //! - at most one intro point per relay in a descriptor, preferring choices that keep every
 //!   backend represented;
 //! - deterministic and independent of input order: the result is a function of the seed and
@@ -33,7 +33,7 @@ use tor_netdoc::doc::hsdesc::IntroPointDesc;
 use tracing::debug;
 
 use crate::address::OnionAddress;
-use crate::build::{DEFAULT_MAX_SIZE, MAX_INTRO_POINTS, size};
+use crate::main_descriptor::{DEFAULT_MAX_SIZE, MAX_INTRO_POINTS, size};
 use crate::period::PeriodParams;
 pub use hsdirs::{HsDirLayout, assign_descriptors_with};
 

@@ -10,7 +10,7 @@ use tor_netdoc::doc::hsdesc::IntroPointDesc;
 
 use super::relay::{relay_keys, same_relay};
 use super::*;
-use crate::build::size;
+use crate::main_descriptor::size;
 use crate::testing::*;
 
 fn params(per_instance: u8, max_descriptors: u8) -> SelectionParams {
@@ -310,18 +310,19 @@ fn size_limit_with_many_ipv6_link_specifiers() {
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_750_000_000);
         let id = fake_identity(1);
         let period = test_period(now);
-        let built = crate::build::build_main_descriptor(&crate::build::BuildRequest {
-            identity: &id,
-            period: &period,
-            intro_points: &sel.descriptors[0],
-            flow_control: None,
-            auth_clients: &[],
-            lifetime_minutes: 180,
-            max_size,
-            min_revision: None,
-            now,
-        })
-        .unwrap();
+        let built =
+            crate::main_descriptor::build_main_descriptor(&crate::main_descriptor::BuildRequest {
+                identity: &id,
+                period: &period,
+                intro_points: &sel.descriptors[0],
+                flow_control: None,
+                auth_clients: &[],
+                lifetime_minutes: 180,
+                max_size,
+                min_revision: None,
+                now,
+            })
+            .unwrap();
         assert!(built.size <= max_size);
     }
 }

@@ -194,7 +194,11 @@ async fn report_to_systemd(mut rx: tokio::sync::watch::Receiver<onionfront_publi
     loop {
         let line = {
             let s = rx.borrow_and_update();
-            let published = s.services.iter().filter(|s| s.state == "published").count();
+            let published = s
+                .services
+                .iter()
+                .filter(|s| s.state == onionfront_publish::PublishState::Published)
+                .count();
             let live: usize = s.services.iter().map(|s| s.live_backends).sum();
             let total: usize = s.services.iter().map(|s| s.instances.len()).sum();
             format!(

@@ -24,8 +24,8 @@
 
 use std::time::{Duration, SystemTime};
 
-use onionfront_publish::StatusReport;
 use onionfront_publish::status::ServiceStatus;
+use onionfront_publish::{BackendHealth, PublishState, StatusReport, UploadState};
 
 /// A state of the Nagios plugin convention; ordered from best to worst.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -174,12 +174,12 @@ fn service_problems(
     };
     let ever_built = s.periods.iter().any(|p| p.last_built.is_some());
     let mut v = Vec::new();
-    match s.state.as_str() {
-        "published" => {}
-        "no-live-backend" if ever_built => {
+    match s.state {
+        PublishState::Published => {}
+        PublishState::NoLiveBackend if ever_built => {
             v.push((Severity::Critical, format!("{name}: {}", s.message)));
         }
-        "no-live-backend" | "not-published" | "publishing" => {
+        PublishState::NoLiveBackend | PublishState::NotPublished | PublishState::Publishing => {
             let when = if starting {
                 String::new()
             } else {
@@ -190,15 +190,11 @@ fn service_problems(
                 format!("{name} not published: {}{when}", s.message),
             ));
         }
-        other => v.push((
-            Severity::Unknown,
-            format!("{name}: unknown state {other:?}: {}", s.message),
-        )),
     }
     let not_live: Vec<String> = s
         .instances
         .iter()
-        .filter(|i| i.health != "live")
+        .filter(|i| i.health != BackendHealth::Live)
         .map(|i| {
             let label = i
                 .name
@@ -233,7 +229,7 @@ fn service_problems(
 fn failing_uploads(p: &onionfront_publish::status::PeriodStatus) -> usize {
     p.hsdirs
         .iter()
-        .filter(|h| h.state == "retrying" || h.state == "failed")
+        .filter(|h| matches!(h.state, UploadState::Retrying | UploadState::Failed))
         .count()
 }
 
@@ -244,7 +240,10 @@ fn perfdata(report: &StatusReport) -> Vec<Perf> {
     vec![
         Perf {
             label: "services_published",
-            value: services.iter().filter(|s| s.state == "published").count(),
+            value: services
+                .iter()
+                .filter(|s| s.state == PublishState::Published)
+                .count(),
             max: services.len(),
         },
         Perf {
@@ -255,7 +254,12 @@ fn perfdata(report: &StatusReport) -> Vec<Perf> {
         Perf {
             label: "hsdirs_accepted",
             value: periods()
-                .map(|p| p.hsdirs.iter().filter(|h| h.state == "accepted").count())
+                .map(|p| {
+                    p.hsdirs
+                        .iter()
+                        .filter(|h| h.state == UploadState::Accepted)
+                        .count()
+                })
                 .sum(),
             max: hsdirs,
         },

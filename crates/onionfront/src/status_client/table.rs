@@ -25,7 +25,7 @@ pub fn render(report: &StatusReport) -> String {
             out,
             "\nSERVICE {}  {}  ({}/{} backends live)",
             s.onion_address,
-            s.state.to_uppercase(),
+            s.state.as_str().to_uppercase(),
             s.live_backends,
             s.instances.len()
         );
@@ -72,7 +72,11 @@ pub fn render(report: &StatusReport) -> String {
                 p.accepted,
                 p.total
             );
-            for h in p.hsdirs.iter().filter(|h| h.state != "accepted") {
+            for h in p
+                .hsdirs
+                .iter()
+                .filter(|h| h.state != onionfront_publish::UploadState::Accepted)
+            {
                 let _ = writeln!(
                     out,
                     "    {} {} after {} attempt(s): {}",

@@ -168,7 +168,12 @@ pub fn encode_report(
     for s in &report.services {
         let svc = escape(&s.onion_address);
         let service = || vec![("service", svc.clone())];
-        published.push((service(), f64::from(u8::from(s.state == "published"))));
+        published.push((
+            service(),
+            f64::from(u8::from(
+                s.state == onionfront_publish::PublishState::Published,
+            )),
+        ));
         live.push((service(), s.live_backends as f64));
         for (n, i) in s.instances.iter().enumerate() {
             let mut labels = service();
@@ -177,8 +182,13 @@ pub fn encode_report(
                 labels.push(("address", escape(&i.onion_address)));
             }
             backend_ipts.push((labels.clone(), i.intro_points_published as f64));
-            labels.push(("health", escape(&i.health)));
-            backend_up.push((labels, f64::from(u8::from(i.health == "live"))));
+            labels.push(("health", escape(i.health.as_str())));
+            backend_up.push((
+                labels,
+                f64::from(u8::from(
+                    i.health == onionfront_publish::BackendHealth::Live,
+                )),
+            ));
         }
         for p in &s.periods {
             let mut labels = service();

@@ -17,19 +17,19 @@ fn report() -> StatusReport {
     StatusReport {
         services: vec![ServiceStatus {
             onion_address: "a.onion".into(),
-            state: "published".into(),
+            state: onionfront_publish::PublishState::Published,
             live_backends: 1,
             instances: vec![
                 InstanceStatus {
                     onion_address: BACKEND.into(),
                     name: Some("node \"1\"".into()),
-                    health: "live".into(),
+                    health: onionfront_publish::BackendHealth::Live,
                     intro_points_published: 2,
                     ..Default::default()
                 },
                 InstanceStatus {
                     onion_address: "cccc.onion".into(),
-                    health: "stale".into(),
+                    health: onionfront_publish::BackendHealth::Stale,
                     ..Default::default()
                 },
             ],

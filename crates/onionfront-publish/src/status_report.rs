@@ -1,31 +1,49 @@
-//! Turning the scheduler's state into a [`StatusReport`].
+//! Turning the reactor's [`State`] into a [`StatusReport`]: it reads the state as it is and
+//! decides nothing.
+//!
+//! How the words are chosen, in prose:
+//! - a service is `no-live-backend` when none of its backends is live (whether or not a
+//!   descriptor is kept on the HSDirs, which the message says), else `published` when every
+//!   period was accepted by at least one HSDir, else `publishing` when uploads were started,
+//!   else `not-published`;
+//! - a backend is `down` when its health check says so, else its descriptor's liveness
+//!   (`live`, `stale`, `expired`, `unknown`), except that a live one still waiting for its first
+//!   health verdict is `unknown`;
+//! - an HSDir upload is `accepted`, else `retrying` or `failed` after a failed attempt (as the
+//!   upload task said), else `pending`.
+
+use std::time::SystemTime;
 
 use onionfront_core::descriptor::Liveness;
+use tokio::time::Instant;
 
-use crate::network::Network;
-use crate::scheduler::{HealthGate, Scheduler};
-use crate::services::{PeriodState, ServiceState};
+use crate::health::HealthGate;
+use crate::periods::{PeriodState, ServicePublications};
+use crate::state::State;
 use crate::status::{
-    HealthCheckStatus, HsDirStatus, InstanceStatus, PeriodStatus, ServiceStatus, StatusReport,
-    ob_time, rfc3339,
+    BackendHealth, HealthCheckStatus, HsDirStatus, InstanceStatus, PeriodStatus, PublishState,
+    ServiceStatus, StatusReport, UploadState, ob_time, rfc3339,
 };
 
-/// The report for the whole scheduler.
-pub(crate) fn build_report<N: Network>(s: &Scheduler<N>) -> StatusReport {
+/// The report for the whole state, at `wall` (wall clock) and `now` (monotonic).
+pub(crate) fn build_report(s: &State, wall: SystemTime, now: Instant) -> StatusReport {
     StatusReport {
         services: s
             .services
             .iter()
-            .map(|svc| service_status(s, svc))
+            .map(|svc| service_status(s, svc, wall, now))
             .collect(),
         daemon: None,
         counters: s.counters.clone(),
     }
 }
 
-fn service_status<N: Network>(s: &Scheduler<N>, svc: &ServiceState) -> ServiceStatus {
-    let wall = s.net.now();
-    let now = tokio::time::Instant::now();
+fn service_status(
+    s: &State,
+    svc: &ServicePublications,
+    wall: SystemTime,
+    now: Instant,
+) -> ServiceStatus {
     let mut periods: Vec<&PeriodState> = svc.periods.values().collect();
     periods.sort_by_key(|p| p.period.interval_num());
     let attempt = |p: Option<&&PeriodState>| {
@@ -40,7 +58,7 @@ fn service_status<N: Network>(s: &Scheduler<N>, svc: &ServiceState) -> ServiceSt
             let state = s.backends.get(&b.address);
             let latest = state.and_then(|st| st.tracker.latest());
             let health_check = svc.spec.health_check.map(|hc| {
-                let h = s.health.get(&(svc.spec.address, b.address));
+                let h = s.health.get(svc.spec.address, b.address);
                 HealthCheckStatus {
                     port: hc.port,
                     consecutive_failures: h.map_or(0, |h| h.consecutive_failures),
@@ -53,13 +71,11 @@ fn service_status<N: Network>(s: &Scheduler<N>, svc: &ServiceState) -> ServiceSt
                         .and_then(|(_, e)| e.clone()),
                 }
             });
-            let liveness = state.map_or(Liveness::Unknown, |st| {
-                st.liveness(wall, s.publish.stale_after)
-            });
+            let liveness = s.liveness(b.address, wall);
             let (health, reason) = if health_check.as_ref().is_some_and(|h| h.down) {
                 let h = health_check.as_ref();
                 (
-                    "down".to_string(),
+                    BackendHealth::Down,
                     format!(
                         "health check failed {} times in a row: {}",
                         h.map_or(0, |h| h.consecutive_failures),
@@ -69,29 +85,32 @@ fn service_status<N: Network>(s: &Scheduler<N>, svc: &ServiceState) -> ServiceSt
             } else {
                 match liveness {
                     Liveness::Live
-                        if s.health_gate(&svc.spec, b.address, now) == HealthGate::Pending =>
+                        if s.health.gate(&svc.spec, b.address, now) == HealthGate::Pending =>
                     {
                         (
-                            "unknown".into(),
+                            BackendHealth::Unknown,
                             "valid descriptor; waiting for the first health check verdict".into(),
                         )
                     }
                     Liveness::Live => (
-                        "live".into(),
+                        BackendHealth::Live,
                         "valid descriptor, revision counter advancing".into(),
                     ),
                     Liveness::Unknown => (
-                        "unknown".into(),
+                        BackendHealth::Unknown,
                         state
                             .and_then(|st| st.last_fetch.as_ref())
                             .and_then(|(_, r)| r.clone().err())
                             .unwrap_or_else(|| "no descriptor fetched yet".into()),
                     ),
                     Liveness::Stale { since } => (
-                        "stale".into(),
+                        BackendHealth::Stale,
                         format!("revision counter has not advanced since {}", rfc3339(since)),
                     ),
-                    Liveness::Expired => ("expired".into(), "latest descriptor has expired".into()),
+                    Liveness::Expired => (
+                        BackendHealth::Expired,
+                        "latest descriptor has expired".into(),
+                    ),
                 }
             };
             let intro_points_published = svc
@@ -131,29 +150,29 @@ fn service_status<N: Network>(s: &Scheduler<N>, svc: &ServiceState) -> ServiceSt
     let any_in_flight = periods.iter().any(|p| p.published.is_some());
     let (state, message) = if svc.live_backends == 0 && any_in_flight {
         (
-            "no-live-backend",
+            PublishState::NoLiveBackend,
             "no live backend: the last published descriptor is kept on the HSDirs".to_string(),
         )
     } else if svc.live_backends == 0 {
         (
-            "no-live-backend",
+            PublishState::NoLiveBackend,
             "no live backend yet: nothing published".to_string(),
         )
     } else if all_published {
         let total: usize = period_status.iter().map(|p| p.total).sum();
         let accepted: usize = period_status.iter().map(|p| p.accepted).sum();
         (
-            "published",
+            PublishState::Published,
             format!("{accepted}/{total} HSDir uploads accepted for the latest descriptors"),
         )
     } else if any_in_flight {
         (
-            "publishing",
+            PublishState::Publishing,
             "uploads under way, no HSDir has accepted yet".to_string(),
         )
     } else {
         (
-            "not-published",
+            PublishState::NotPublished,
             "waiting for backend descriptors".to_string(),
         )
     };
@@ -166,7 +185,7 @@ fn service_status<N: Network>(s: &Scheduler<N>, svc: &ServiceState) -> ServiceSt
             None
         },
         instances,
-        state: state.to_string(),
+        state,
         message,
         live_backends: svc.live_backends,
         periods: period_status,
@@ -196,12 +215,11 @@ fn period_status(p: &PeriodState) -> PeriodStatus {
                 hsdir: u.hsdir.to_string(),
                 descriptor: u.descriptor,
                 state: match (&u.accepted, &u.last_error) {
-                    (Some(_), _) => "accepted",
-                    (None, Some((_, true))) => "retrying",
-                    (None, Some((_, false))) => "failed",
-                    (None, None) => "pending",
-                }
-                .to_string(),
+                    (Some(_), _) => UploadState::Accepted,
+                    (None, Some((_, true))) => UploadState::Retrying,
+                    (None, Some((_, false))) => UploadState::Failed,
+                    (None, None) => UploadState::Pending,
+                },
                 attempts: u.attempts,
                 last_attempt: u.last_attempt.map(rfc3339),
                 last_accepted: u.accepted.map(rfc3339),

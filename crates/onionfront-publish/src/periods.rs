@@ -1,9 +1,15 @@
 //! Per-service publication state: for each time period, what was last published, to which
-//! HSDirs, with which result, and the rules that say when to publish again.
+//! HSDirs, and with which result ([`PeriodState`], [`ServicePublications`]), and how an upload
+//! report updates it ([`ServicePublications::record_upload`]).
+//!
+//! It holds facts only: *whether* to publish is decided in `rules.rs`, from facts read here.
+//! An upload report counts only for the publication (generation) it was made for: a report of a
+//! superseded publication is ignored. A period is "ever accepted" once any HSDir accepted any of
+//! its descriptors (status uses it for `published`).
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use onionfront_core::OnionAddress;
 use onionfront_core::period::PeriodParams;
@@ -13,40 +19,13 @@ use onionfront_core::select::{
 use tokio::task::AbortHandle;
 use tokio::time::Instant;
 use tor_hscrypto::pk::HsBlindId;
+use tracing::info;
 
 use crate::backends::intro_id;
 use crate::network::{HsDirId, NetError};
+use crate::rules::{LastPublication, PublishReason, SelectionFingerprint};
 use crate::spec::ServiceSpec;
-
-/// Why a period's descriptor is (re)published. `Display` goes to logs and status.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum PublishReason {
-    /// Nothing published for this period yet (start-up, or a new time period).
-    FirstForPeriod,
-    /// The selected intro points changed (a backend came, went, or rotated intro points).
-    IntroPointsChanged,
-    /// The responsible HSDirs changed (new consensus).
-    HsDirsChanged,
-    /// The last upload is older than the republish interval.
-    Refresh,
-    /// The service's configuration changed on reload.
-    ConfigChanged,
-}
-
-impl std::fmt::Display for PublishReason {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            PublishReason::FirstForPeriod => "first publication for this time period",
-            PublishReason::IntroPointsChanged => "selected intro points changed",
-            PublishReason::HsDirsChanged => "responsible HSDirs changed",
-            PublishReason::Refresh => "republish interval elapsed",
-            PublishReason::ConfigChanged => "service configuration changed",
-        })
-    }
-}
-
-/// The identity of a selection: per descriptor, the sorted intro point keys.
-pub(crate) type SelectionFingerprint = Vec<Vec<[u8; 32]>>;
+use crate::upload::UploadReport;
 
 /// Fingerprint of a selection.
 pub(crate) fn fingerprint(selection: &Selection) -> SelectionFingerprint {
@@ -54,7 +33,7 @@ pub(crate) fn fingerprint(selection: &Selection) -> SelectionFingerprint {
         .descriptors
         .iter()
         .map(|d| {
-            let mut keys: Vec<[u8; 32]> = d.iter().map(crate::backends::intro_id).collect();
+            let mut keys: Vec<[u8; 32]> = d.iter().map(intro_id).collect();
             keys.sort_unstable();
             keys
         })
@@ -103,6 +82,21 @@ pub(crate) struct HsDirUpload {
     pub(crate) revision: Option<u64>,
     /// Last error and whether a retry follows.
     pub(crate) last_error: Option<(NetError, bool)>,
+}
+
+impl HsDirUpload {
+    /// An upload to `hsdir` of descriptor number `descriptor`, not attempted yet.
+    pub(crate) fn new(hsdir: HsDirId, descriptor: usize) -> Self {
+        HsDirUpload {
+            hsdir,
+            descriptor,
+            attempts: 0,
+            last_attempt: None,
+            accepted: None,
+            revision: None,
+            last_error: None,
+        }
+    }
 }
 
 /// One period of one service.
@@ -183,26 +177,13 @@ impl PeriodState {
         selection
     }
 
-    /// Why this period should be published now, if it should.
-    pub(crate) fn reason_to_publish(
-        &self,
-        fingerprint: &SelectionFingerprint,
-        hsdirs: &[HsDirId],
-        republish_interval: Duration,
-        now: Instant,
-    ) -> Option<PublishReason> {
-        let Some(p) = &self.published else {
-            return Some(PublishReason::FirstForPeriod);
-        };
-        if &p.fingerprint != fingerprint {
-            Some(PublishReason::IntroPointsChanged)
-        } else if p.hsdirs != hsdirs {
-            Some(PublishReason::HsDirsChanged)
-        } else if now.duration_since(p.at_instant) >= republish_interval {
-            Some(PublishReason::Refresh)
-        } else {
-            None
-        }
+    /// The last publication, as the publication rules compare with it.
+    pub(crate) fn last_publication(&self) -> Option<LastPublication<'_>> {
+        self.published.as_ref().map(|p| LastPublication {
+            selection: &p.fingerprint,
+            hsdirs: &p.hsdirs,
+            at: p.at_instant,
+        })
     }
 
     /// Stop the uploads of the previous publication (superseded).
@@ -234,9 +215,9 @@ impl Drop for PeriodState {
     }
 }
 
-/// One service.
+/// One service: its spec and its periods.
 #[derive(Debug)]
-pub(crate) struct ServiceState {
+pub(crate) struct ServicePublications {
     /// Its configuration.
     pub(crate) spec: ServiceSpec,
     /// Per time period (by interval number).
@@ -245,19 +226,50 @@ pub(crate) struct ServiceState {
     pub(crate) live_backends: usize,
     /// Whether "every backend is down, keeping the last descriptor" was already logged.
     pub(crate) warned_no_backend: bool,
-    /// Set on reload when the spec changed: republish every period once.
-    pub(crate) config_changed: bool,
+    /// Set on reload when the restricted-discovery clients changed: republish every period
+    /// once (cleared by the next publication check that gets past the service gate).
+    pub(crate) auth_clients_changed: bool,
 }
 
-impl ServiceState {
+impl ServicePublications {
     /// A new service.
     pub(crate) fn new(spec: ServiceSpec) -> Self {
-        ServiceState {
+        ServicePublications {
             spec,
             periods: BTreeMap::new(),
             live_backends: 0,
             warned_no_backend: false,
-            config_changed: false,
+            auth_clients_changed: false,
+        }
+    }
+
+    /// Record one upload attempt's result for this service (counters are the caller's).
+    pub(crate) fn record_upload(&mut self, report: UploadReport) {
+        let key = report.key;
+        let Some(period) = self.periods.get_mut(&key.period) else {
+            return;
+        };
+        if period.published.as_ref().map(|p| p.generation) != Some(key.generation) {
+            return; // superseded
+        }
+        let Some(up) = period.uploads.iter_mut().find(|u| u.hsdir == key.hsdir) else {
+            return;
+        };
+        up.attempts = report.attempt;
+        up.last_attempt = Some(report.at);
+        match report.result {
+            Ok(revision) => {
+                up.accepted = Some(report.at);
+                up.revision = Some(revision);
+                up.last_error = None;
+                period.ever_accepted = true;
+                let (accepted, total) = (period.accepted(), period.uploads.len());
+                if accepted == total {
+                    info!(service = %key.service.short(), period = key.period, accepted, total,
+                        "main descriptor accepted by every responsible HSDir");
+                }
+            }
+            Err(e) => up.last_error = Some((e, report.will_retry)),
         }
     }
 }

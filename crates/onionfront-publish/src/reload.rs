@@ -1,0 +1,76 @@
+//! Applying a spec to the state: at start and on every reload ([`State::apply_spec`]).
+//!
+//! The rules, in prose:
+//! - a service is matched by its address; an unchanged one ([`ServiceSpec::same_as`]) keeps all
+//!   its state and is not republished; a changed one keeps its state too, and is republished at
+//!   once only when the publication rules say a reload calls for it
+//!   ([`crate::rules::reload_republishes`]: its restricted-discovery clients changed);
+//! - a new service starts with no state; a removed one is dropped, which aborts its uploads;
+//! - backends are shared: one that a new spec adds is fetched at once, one no service lists any
+//!   more is dropped, and a backend's name is the one the first service naming it gives;
+//! - health checks are kept for the (service, backend) pairs that still have a check.
+
+use std::collections::BTreeMap;
+
+use onionfront_core::OnionAddress;
+use tokio::time::Instant;
+
+use crate::backends::BackendState;
+use crate::periods::ServicePublications;
+use crate::rules::reload_republishes;
+use crate::spec::{ReloadSummary, ServiceSpec};
+use crate::state::State;
+
+impl State {
+    /// Apply the services of a spec (initial or reload) and return what changed.
+    pub(crate) fn apply_spec(&mut self, specs: Vec<ServiceSpec>, now: Instant) -> ReloadSummary {
+        let mut summary = ReloadSummary::default();
+        let mut old: Vec<ServicePublications> = std::mem::take(&mut self.services);
+        for spec in specs {
+            if let Some(pos) = old.iter().position(|s| s.spec.address == spec.address) {
+                let mut state = old.remove(pos);
+                if state.spec.same_as(&spec) {
+                    summary.unchanged.push(spec.address);
+                } else {
+                    state.auth_clients_changed =
+                        reload_republishes(state.spec.same_auth_clients(&spec));
+                    summary.changed.push(spec.address);
+                }
+                state.spec = spec;
+                self.services.push(state);
+            } else {
+                summary.added.push(spec.address);
+                self.services.push(ServicePublications::new(spec));
+            }
+        }
+        summary.removed = old.iter().map(|s| s.spec.address).collect();
+        drop(old); // aborts their uploads
+        self.apply_backends(now);
+        self.health
+            .retain_for(self.services.iter().map(|s| &s.spec));
+        summary
+    }
+
+    /// Backends: add new ones (fetched at once), drop unreferenced ones, refresh names.
+    fn apply_backends(&mut self, now: Instant) {
+        let mut wanted: BTreeMap<OnionAddress, Option<String>> = BTreeMap::new();
+        for s in &self.services {
+            for b in &s.spec.backends {
+                let entry = wanted.entry(b.address).or_insert(None);
+                if entry.is_none() {
+                    entry.clone_from(&b.name);
+                }
+            }
+        }
+        self.backends.retain(|a, _| wanted.contains_key(a));
+        for (address, name) in wanted {
+            match self.backends.get_mut(&address) {
+                Some(b) => b.backend.name = name,
+                None => {
+                    self.backends
+                        .insert(address, BackendState::new(address, name, now));
+                }
+            }
+        }
+    }
+}

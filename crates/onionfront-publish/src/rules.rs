@@ -1,0 +1,498 @@
+//! When to publish: every rule that decides whether a service's main descriptor goes out, in one
+//! place, as pure functions of plain facts (no network, no clock, no state of their own). The
+//! reactor gathers the facts, asks here, and carries out the answer; nothing else decides.
+//!
+//! Like Arti's `tor-hsservice` publisher, the rules are written down next to the code. They are
+//! asked at every *publication check*, which the reactor runs after anything that may change the
+//! answer: a new consensus, a fetch that brought news, a health verdict, a reload, and the timers
+//! ([`timer_wants_check`]).
+//!
+//! ## 1. Is the service ready? ([`service_gate`])
+//!
+//! Asked for each service (there is always a consensus by then: without one nothing is checked).
+//!
+//! 1. **Wait** while none of its backends has finished a first fetch.
+//! 2. **Wait**, before the service's first publication and within [`STARTUP_GRACE`] of the first
+//!    consensus, while some backend has not finished its first fetch (publishing with the
+//!    backends fetched so far would publish again a few seconds later), or while a backend that
+//!    is otherwise live has no first health verdict yet (a backend already dead at start-up is
+//!    never published). After the grace it publishes with what it has.
+//! 3. **Keep the last descriptor** when no backend is live: nothing is published (never an empty
+//!    descriptor, never one without intro points); what the HSDirs hold stays, and status says so.
+//! 4. Otherwise **go**: the intro points are selected for each period and rule 2 decides.
+//!
+//! ## 2. Should this period be published now? ([`should_publish`])
+//!
+//! Asked for each period the consensus says to publish for (the current one and the next), with
+//! the intro points just selected for it.
+//!
+//! 1. An empty selection is never published.
+//! 2. The **reason**, the first that holds:
+//!    - [`PublishReason::AuthClientsChanged`]: a reload changed the restricted-discovery clients
+//!      (every other change of a service shows in the selection by itself);
+//!    - [`PublishReason::FirstForPeriod`]: nothing was published for this period yet (start-up,
+//!      or a new time period);
+//!    - [`PublishReason::IntroPointsChanged`]: the selected intro points differ from the last
+//!      publication's (a backend came, went, or rotated its intro points);
+//!    - [`PublishReason::HsDirsChanged`]: the responsible HSDirs differ (a new consensus);
+//!    - [`PublishReason::Refresh`]: `republish-interval` has elapsed since the last publication
+//!      ([`republish_due`]).
+//!
+//!    No reason: nothing to do.
+//! 3. A build that **failed for this very selection** is not tried again until the refresh rule
+//!    fires (the same inputs would fail the same way).
+//! 4. **Rate limit**: less than [`MIN_REPUBLISH_GAP`] after this period's last publication the
+//!    publication is **postponed**; the reactor looks again at the next tick.
+//! 5. Otherwise **publish**: build, and upload to every responsible HSDir (each upload retries on
+//!    its own until the HSDir accepts or a newer publication supersedes it).
+//!
+//! ## 3. Reload ([`reload_republishes`])
+//!
+//! A reloaded service whose spec is unchanged keeps all its state and is not republished. A
+//! changed one keeps its state too; it is republished at once only if its restricted-discovery
+//! clients changed (rule 2.2); other changes (backends, intro points per backend, health check)
+//! change the selection, which rule 2.2 sees.
+//!
+//! ## 4. What status shows
+//!
+//! Per service, from the state these rules leave (see `status_report`): `not-published` (waiting
+//! for backend descriptors) → `publishing` (uploads started, no HSDir accepted yet) →
+//! `published` (every period accepted by at least one HSDir); `no-live-backend` whenever rule 1.3
+//! holds, whether or not a descriptor is kept on the HSDirs.
+
+use std::fmt;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use crate::network::HsDirId;
+
+/// Least time between two publications of the same period (flapping backends must not flood
+/// the HSDirs).
+pub(crate) const MIN_REPUBLISH_GAP: Duration = Duration::from_secs(5);
+/// After the first consensus, how long a service's first publication waits for every backend's
+/// first fetch and first health verdict before publishing with what it has.
+pub(crate) const STARTUP_GRACE: Duration = Duration::from_secs(90);
+
+/// Why a period's descriptor is (re)published. `Display` goes to logs and to status
+/// (`lastReason`), so its wording is part of the status format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PublishReason {
+    /// Nothing published for this period yet (start-up, or a new time period).
+    FirstForPeriod,
+    /// The selected intro points changed (a backend came, went, or rotated intro points).
+    IntroPointsChanged,
+    /// The responsible HSDirs changed (new consensus).
+    HsDirsChanged,
+    /// The last publication is older than the republish interval.
+    Refresh,
+    /// The restricted-discovery clients changed on reload (shown as "service configuration
+    /// changed", as before this variant had its precise name).
+    AuthClientsChanged,
+}
+
+impl fmt::Display for PublishReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            PublishReason::FirstForPeriod => "first publication for this time period",
+            PublishReason::IntroPointsChanged => "selected intro points changed",
+            PublishReason::HsDirsChanged => "responsible HSDirs changed",
+            PublishReason::Refresh => "republish interval elapsed",
+            PublishReason::AuthClientsChanged => "service configuration changed",
+        })
+    }
+}
+
+/// The identity of a selection: per descriptor, the sorted intro point keys.
+pub(crate) type SelectionFingerprint = Vec<Vec<[u8; 32]>>;
+
+/// What rule 1 needs to know about a service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ServiceFacts {
+    /// Some backend of the service finished a first fetch.
+    pub(crate) any_fetched: bool,
+    /// Every backend of the service finished a first fetch.
+    pub(crate) all_fetched: bool,
+    /// Nothing was published for the service yet (no period has state).
+    pub(crate) first_publication: bool,
+    /// The startup grace is over ([`startup_over`]).
+    pub(crate) startup_over: bool,
+    /// A backend that is otherwise live waits for its first health verdict.
+    pub(crate) health_pending: bool,
+    /// Backends whose intro points may be published.
+    pub(crate) live_backends: usize,
+}
+
+/// What rule 1 says of a service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ServiceGate {
+    /// Not yet (rules 1.1, 1.2): leave everything as it is.
+    Wait,
+    /// No live backend (rule 1.3): publish nothing, keep what the HSDirs hold.
+    KeepLast,
+    /// Select and ask [`should_publish`] for each period.
+    Go,
+}
+
+/// Rule 1: whether a service may publish at all now.
+pub(crate) fn service_gate(f: &ServiceFacts) -> ServiceGate {
+    let in_grace = f.first_publication && !f.startup_over;
+    if !f.any_fetched || (in_grace && !f.all_fetched) || (in_grace && f.health_pending) {
+        ServiceGate::Wait
+    } else if f.live_backends == 0 {
+        ServiceGate::KeepLast
+    } else {
+        ServiceGate::Go
+    }
+}
+
+/// The last publication of a period, as rule 2 compares with it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct LastPublication<'a> {
+    /// The selection it carried.
+    pub(crate) selection: &'a SelectionFingerprint,
+    /// The HSDirs it went to.
+    pub(crate) hsdirs: &'a [HsDirId],
+    /// When.
+    pub(crate) at: Instant,
+}
+
+/// What rule 2 needs to know about one period of one service.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PeriodFacts<'a> {
+    /// The intro points selected now.
+    pub(crate) selection: &'a SelectionFingerprint,
+    /// The responsible HSDirs now (canonical order).
+    pub(crate) hsdirs: &'a [HsDirId],
+    /// The last publication of this period, if any.
+    pub(crate) last: Option<LastPublication<'a>>,
+    /// The selection the last build failed for, if the last build failed.
+    pub(crate) failed_build: Option<&'a SelectionFingerprint>,
+    /// A reload changed the restricted-discovery clients since the last check.
+    pub(crate) auth_clients_changed: bool,
+    /// `republish-interval`.
+    pub(crate) republish_interval: Duration,
+    /// Now.
+    pub(crate) now: Instant,
+}
+
+/// What rule 2 says of a period.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Decision {
+    /// Nothing to publish.
+    Nothing,
+    /// Due, but within the rate limit: ask again at the next tick.
+    Postpone(PublishReason),
+    /// Build and upload now.
+    Publish(PublishReason),
+}
+
+/// Rule 2: whether (and why) one period is published now.
+pub(crate) fn should_publish(f: &PeriodFacts<'_>) -> Decision {
+    if f.selection.is_empty() {
+        return Decision::Nothing;
+    }
+    let reason = if f.auth_clients_changed {
+        PublishReason::AuthClientsChanged
+    } else {
+        match &f.last {
+            None => PublishReason::FirstForPeriod,
+            Some(last) if last.selection != f.selection => PublishReason::IntroPointsChanged,
+            Some(last) if last.hsdirs != f.hsdirs => PublishReason::HsDirsChanged,
+            Some(last) if republish_due(last.at, f.republish_interval, f.now) => {
+                PublishReason::Refresh
+            }
+            Some(_) => return Decision::Nothing,
+        }
+    };
+    if f.failed_build == Some(f.selection) && reason != PublishReason::Refresh {
+        return Decision::Nothing;
+    }
+    match &f.last {
+        Some(last) if f.now.duration_since(last.at) < MIN_REPUBLISH_GAP => {
+            Decision::Postpone(reason)
+        }
+        _ => Decision::Publish(reason),
+    }
+}
+
+/// Rule 2.2, refresh: whether `republish_interval` has elapsed since a publication at `at`.
+pub(crate) fn republish_due(at: Instant, republish_interval: Duration, now: Instant) -> bool {
+    now.duration_since(at) >= republish_interval
+}
+
+/// Rule 1.2: whether the startup grace (ending at `deadline`, set at the first consensus) is
+/// over. No deadline: no consensus yet, nothing to wait for.
+pub(crate) fn startup_over(deadline: Option<Instant>, now: Instant) -> bool {
+    deadline.is_none_or(|d| now >= d)
+}
+
+/// Whether a timer tick calls for a publication check: some period's refresh is due
+/// (`refresh_due`, from [`republish_due`]), or the startup grace is over (from then on
+/// every tick checks, so postponed publications and staleness are seen within a second).
+pub(crate) fn timer_wants_check(
+    refresh_due: bool,
+    startup_deadline: Option<Instant>,
+    now: Instant,
+) -> bool {
+    refresh_due || (startup_deadline.is_some() && startup_over(startup_deadline, now))
+}
+
+/// Rule 3: whether a reloaded service (spec changed) is republished at once for every period,
+/// i.e. whether its restricted-discovery clients changed.
+pub(crate) fn reload_republishes(auth_clients_same: bool) -> bool {
+    !auth_clients_same
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    fn hsdir(n: u8) -> HsDirId {
+        HsDirId {
+            rsa: [n; 20],
+            ed: [n; 32],
+        }
+    }
+
+    fn selection(n: u8) -> SelectionFingerprint {
+        vec![vec![[n; 32]]]
+    }
+
+    fn ready() -> ServiceFacts {
+        ServiceFacts {
+            any_fetched: true,
+            all_fetched: true,
+            first_publication: true,
+            startup_over: false,
+            health_pending: false,
+            live_backends: 2,
+        }
+    }
+
+    #[test]
+    fn rule_1_1_waits_for_a_first_fetch() {
+        let f = ServiceFacts {
+            any_fetched: false,
+            all_fetched: false,
+            startup_over: true,
+            first_publication: false,
+            ..ready()
+        };
+        assert_eq!(service_gate(&f), ServiceGate::Wait);
+    }
+
+    #[test]
+    fn rule_1_2_waits_within_the_grace_for_every_fetch_and_verdict() {
+        let some = ServiceFacts {
+            all_fetched: false,
+            ..ready()
+        };
+        assert_eq!(service_gate(&some), ServiceGate::Wait);
+        let pending = ServiceFacts {
+            health_pending: true,
+            ..ready()
+        };
+        assert_eq!(service_gate(&pending), ServiceGate::Wait);
+        // After the grace, or once published, it goes with what it has.
+        for f in [
+            ServiceFacts {
+                startup_over: true,
+                ..some
+            },
+            ServiceFacts {
+                first_publication: false,
+                ..some
+            },
+            ServiceFacts {
+                startup_over: true,
+                ..pending
+            },
+            ServiceFacts {
+                first_publication: false,
+                ..pending
+            },
+        ] {
+            assert_eq!(service_gate(&f), ServiceGate::Go, "{f:?}");
+        }
+        assert_eq!(service_gate(&ready()), ServiceGate::Go);
+    }
+
+    #[test]
+    fn rule_1_3_keeps_the_last_descriptor_without_a_live_backend() {
+        let f = ServiceFacts {
+            live_backends: 0,
+            first_publication: false,
+            ..ready()
+        };
+        assert_eq!(service_gate(&f), ServiceGate::KeepLast);
+        // Waiting comes first.
+        let f = ServiceFacts {
+            live_backends: 0,
+            any_fetched: false,
+            ..ready()
+        };
+        assert_eq!(service_gate(&f), ServiceGate::Wait);
+    }
+
+    /// A period published at `at` with selection 1 to HSDirs 1, 2.
+    struct Case {
+        published: SelectionFingerprint,
+        hsdirs: Vec<HsDirId>,
+        at: Instant,
+        interval: Duration,
+    }
+
+    impl Case {
+        fn new() -> Self {
+            Case {
+                published: selection(1),
+                hsdirs: vec![hsdir(1), hsdir(2)],
+                at: Instant::now(),
+                interval: Duration::from_secs(3600),
+            }
+        }
+
+        fn ask(
+            &self,
+            sel: &SelectionFingerprint,
+            hsdirs: &[HsDirId],
+            after: Duration,
+            failed: Option<&SelectionFingerprint>,
+            auth: bool,
+        ) -> Decision {
+            should_publish(&PeriodFacts {
+                selection: sel,
+                hsdirs,
+                last: Some(LastPublication {
+                    selection: &self.published,
+                    hsdirs: &self.hsdirs,
+                    at: self.at,
+                }),
+                failed_build: failed,
+                auth_clients_changed: auth,
+                republish_interval: self.interval,
+                now: self.at + after,
+            })
+        }
+    }
+
+    const LATER: Duration = Duration::from_secs(60);
+
+    #[test]
+    fn rule_2_1_an_empty_selection_is_never_published() {
+        let c = Case::new();
+        let empty = SelectionFingerprint::new();
+        assert_eq!(
+            c.ask(&empty, &c.hsdirs, LATER, None, true),
+            Decision::Nothing
+        );
+        let first = should_publish(&PeriodFacts {
+            selection: &empty,
+            hsdirs: &c.hsdirs,
+            last: None,
+            failed_build: None,
+            auth_clients_changed: false,
+            republish_interval: c.interval,
+            now: c.at,
+        });
+        assert_eq!(first, Decision::Nothing);
+    }
+
+    #[test]
+    fn rule_2_2_reasons_in_order() {
+        let c = Case::new();
+        let (same, other) = (selection(1), selection(2));
+        let other_dirs = [hsdir(1), hsdir(3)];
+        let first = should_publish(&PeriodFacts {
+            selection: &same,
+            hsdirs: &c.hsdirs,
+            last: None,
+            failed_build: None,
+            auth_clients_changed: false,
+            republish_interval: c.interval,
+            now: c.at,
+        });
+        assert_eq!(first, Decision::Publish(PublishReason::FirstForPeriod));
+        assert_eq!(
+            c.ask(&other, &other_dirs, LATER, None, true),
+            Decision::Publish(PublishReason::AuthClientsChanged)
+        );
+        assert_eq!(
+            c.ask(&other, &other_dirs, LATER, None, false),
+            Decision::Publish(PublishReason::IntroPointsChanged)
+        );
+        assert_eq!(
+            c.ask(&same, &other_dirs, LATER, None, false),
+            Decision::Publish(PublishReason::HsDirsChanged)
+        );
+        assert_eq!(
+            c.ask(&same, &c.hsdirs, LATER, None, false),
+            Decision::Nothing
+        );
+        assert_eq!(
+            c.ask(&same, &c.hsdirs, c.interval, None, false),
+            Decision::Publish(PublishReason::Refresh)
+        );
+    }
+
+    #[test]
+    fn rule_2_3_a_failed_build_is_retried_only_by_the_refresh() {
+        let c = Case::new();
+        let (same, other) = (selection(1), selection(2));
+        assert_eq!(
+            c.ask(&other, &c.hsdirs, LATER, Some(&other), false),
+            Decision::Nothing
+        );
+        assert_eq!(
+            c.ask(&other, &c.hsdirs, LATER, Some(&other), true),
+            Decision::Nothing
+        );
+        // Another selection than the one that failed is tried.
+        assert_eq!(
+            c.ask(&other, &c.hsdirs, LATER, Some(&selection(3)), false),
+            Decision::Publish(PublishReason::IntroPointsChanged)
+        );
+        assert_eq!(
+            c.ask(&same, &c.hsdirs, c.interval, Some(&same), false),
+            Decision::Publish(PublishReason::Refresh)
+        );
+    }
+
+    #[test]
+    fn rule_2_4_publications_of_a_period_are_rate_limited() {
+        let c = Case::new();
+        let other = selection(2);
+        let soon = MIN_REPUBLISH_GAP - Duration::from_millis(1);
+        assert_eq!(
+            c.ask(&other, &c.hsdirs, soon, None, false),
+            Decision::Postpone(PublishReason::IntroPointsChanged)
+        );
+        assert_eq!(
+            c.ask(&other, &c.hsdirs, MIN_REPUBLISH_GAP, None, false),
+            Decision::Publish(PublishReason::IntroPointsChanged)
+        );
+    }
+
+    #[test]
+    fn timers() {
+        let t = Instant::now();
+        let hour = Duration::from_secs(3600);
+        assert!(!republish_due(t, hour, t + hour - Duration::from_secs(1)));
+        assert!(republish_due(t, hour, t + hour));
+        assert!(startup_over(None, t));
+        assert!(!startup_over(Some(t + STARTUP_GRACE), t));
+        assert!(startup_over(Some(t), t));
+        assert!(!timer_wants_check(false, None, t));
+        assert!(!timer_wants_check(false, Some(t + STARTUP_GRACE), t));
+        assert!(timer_wants_check(false, Some(t), t));
+        assert!(timer_wants_check(true, None, t));
+    }
+
+    #[test]
+    fn rule_3_only_new_auth_clients_republish_on_reload() {
+        assert!(reload_republishes(false));
+        assert!(!reload_republishes(true));
+    }
+}
