@@ -130,7 +130,7 @@ fn service_status(
                 health,
                 reason,
                 revision_counter: latest.map(|d| d.revision),
-                revision_advanced: None,
+                revision_advanced: state.and_then(|st| st.tracker.last_advanced()).map(rfc3339),
                 last_fetch: state
                     .and_then(|st| st.last_fetch.as_ref())
                     .map(|(t, _)| rfc3339(*t)),

@@ -372,6 +372,18 @@ async fn a_backend_whose_revision_stops_advancing_goes_stale() {
     })
     .await;
     assert_eq!(s.services[0].instances[1].health, BackendHealth::Live);
+    // The status says when each counter last advanced: the stale one's is the time its reason
+    // names, before the live one's.
+    let stale = s.services[0].instances[0].revision_advanced.clone();
+    let live = s.services[0].instances[1].revision_advanced.clone();
+    let (Some(stale), Some(live)) = (stale, live) else {
+        panic!("revision_advanced missing: {:?}", s.services[0].instances);
+    };
+    assert!(stale < live, "{stale} vs {live}");
+    assert_eq!(
+        s.services[0].instances[0].reason,
+        format!("revision counter has not advanced since {stale}")
+    );
     handle.shutdown().await;
 }
 
