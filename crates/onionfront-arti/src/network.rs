@@ -406,7 +406,8 @@ impl Network for ArtiNetwork {
             .map_err(|_| NetError::Timeout)?
             .map_err(|e| probe_error(&e))?;
         drop(stream);
-        debug!(backend = %address.short(), port, "probe connected");
+        // The backend's label is logged by the scheduler; its address never is.
+        debug!(port, "probe connected");
         Ok(())
     }
 }

@@ -58,9 +58,12 @@ fn run_case(n_services: u64, n_backends: u64) {
         let mut services = Vec::new();
         for s in 0..n_services {
             let backends: Vec<BackendSpec> = (0..n_backends)
-                .map(|b| BackendSpec {
-                    address: net.add_backend(10_000 + s * 100 + b, 3),
-                    name: None,
+                .map(|b| {
+                    BackendSpec::new(
+                        net.add_backend(10_000 + s * 100 + b, 3),
+                        None,
+                        usize::try_from(b).unwrap_or(0),
+                    )
                 })
                 .collect();
             let identity = testing::fake_identity(s + 1);

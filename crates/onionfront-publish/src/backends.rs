@@ -15,7 +15,6 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use onionfront_core::OnionAddress;
 use onionfront_core::descriptor::{BackendTracker, Liveness, Observation, ValidatedDescriptor};
 use onionfront_core::period::PeriodParams;
 use tokio::time::Instant;
@@ -58,9 +57,9 @@ pub(crate) struct BackendState {
 
 impl BackendState {
     /// A backend never fetched, due now.
-    pub(crate) fn new(address: OnionAddress, name: Option<String>, now: Instant) -> Self {
+    pub(crate) fn new(backend: BackendSpec, now: Instant) -> Self {
         BackendState {
-            backend: BackendSpec { address, name },
+            backend,
             tracker: BackendTracker::new(),
             next_fetch: now,
             fetching: false,
@@ -122,7 +121,7 @@ impl BackendState {
         self.fetching = false;
         let first_completion = !self.fetched_once;
         self.fetched_once = true;
-        let label = self.backend.label();
+        let label = self.backend.label().to_string();
         let result = outcome.result.and_then(|(known, hsdir)| {
             let revision = known.desc.revision;
             let n = known.desc.intro_points.len();

@@ -64,7 +64,7 @@ pub(crate) fn backend_blind_id(
     let key = address.hs_id_key().map_err(|e| e.to_string())?;
     let (blinded, _subcredential) = key
         .compute_blinded_key(period.time_period)
-        .map_err(|e| format!("cannot blind {address}: {e}"))?;
+        .map_err(|e| format!("cannot blind the backend's address: {e}"))?;
     Ok(blinded.id())
 }
 
@@ -114,7 +114,8 @@ async fn fetch_inner<N: Network>(
         let text = match text {
             Ok(t) => t,
             Err(e) => {
-                debug!(backend = %address.short(), %hsdir, error = %e, "fetch attempt failed");
+                // The backend is named by the caller's span (never by its address).
+                debug!(%hsdir, error = %e, "fetch attempt failed");
                 failures.push(format!("{hsdir}: {e}"));
                 continue;
             }
@@ -140,7 +141,7 @@ async fn fetch_inner<N: Network>(
                 return Ok((Arc::new(KnownText { digest, desc }), hsdir));
             }
             Err(rejection) => {
-                debug!(backend = %address.short(), %hsdir, %rejection, "descriptor rejected");
+                debug!(%hsdir, %rejection, "descriptor rejected");
                 failures.push(format!("{hsdir}: rejected: {rejection}"));
             }
         }

@@ -41,12 +41,14 @@ pub(crate) enum HealthGate {
 }
 
 /// One probe to run: a backend of a service, with that service's check.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(crate) struct ProbeJob {
     /// The service whose check it is.
     pub(crate) service: OnionAddress,
     /// The backend probed.
     pub(crate) backend: OnionAddress,
+    /// What logs call the backend ([`BackendSpec::label`](crate::BackendSpec::label)).
+    pub(crate) label: String,
     /// The check (port, timeout).
     pub(crate) check: HealthCheckConfig,
 }
@@ -58,6 +60,8 @@ pub(crate) struct ProbeReport {
     pub(crate) service: OnionAddress,
     /// The backend probed.
     pub(crate) backend: OnionAddress,
+    /// What logs call the backend.
+    pub(crate) label: String,
     /// Outcome.
     pub(crate) result: Result<(), String>,
 }
@@ -76,6 +80,7 @@ pub(crate) async fn probe<N: Network>(net: Arc<N>, job: ProbeJob) -> ProbeReport
     ProbeReport {
         service: job.service,
         backend: job.backend,
+        label: job.label,
         result,
     }
 }
@@ -134,6 +139,7 @@ impl HealthChecks {
                 due.push(ProbeJob {
                     service: spec.address,
                     backend: backend.address,
+                    label: backend.label().to_string(),
                     check,
                 });
             }
@@ -153,6 +159,7 @@ impl HealthChecks {
         let ProbeReport {
             service,
             backend,
+            label,
             result,
         } = report;
         let Some(state) = self.checks.get_mut(&(service, backend)) else {
@@ -165,21 +172,21 @@ impl HealthChecks {
         state.next_probe = now + state.next_delay(hc.interval);
         let mut check = false;
         if !was_known && state.known {
-            info!(service = %service.short(), backend = %backend.short(),
+            info!(service = %service.short(), backend = %label,
                 up = !state.down, "health check: first verdict");
             check = true; // a first publication may be waiting for it
         }
         if flipped {
             if state.down {
-                warn!(service = %service.short(), backend = %backend.short(),
+                warn!(service = %service.short(), backend = %label,
                     failures = state.consecutive_failures, error = error.as_deref().unwrap_or(""),
                     "health check: backend DOWN");
             } else {
-                info!(service = %service.short(), backend = %backend.short(), "health check: backend back UP");
+                info!(service = %service.short(), backend = %label, "health check: backend back UP");
             }
             check = true;
         } else if let Some(e) = error {
-            debug!(service = %service.short(), backend = %backend.short(), error = %e,
+            debug!(service = %service.short(), backend = %label, error = %e,
                 failures = state.consecutive_failures, "health probe failed");
         }
         check

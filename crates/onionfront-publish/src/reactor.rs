@@ -21,7 +21,7 @@ use futures::{Future, StreamExt};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
-use tracing::{debug, error, info, warn};
+use tracing::{Instrument as _, debug, error, info, warn};
 
 use crate::fetch::{FetchOutcome, FetchTarget, fetch_backend};
 use crate::health::{ProbeReport, probe};
@@ -289,6 +289,8 @@ impl<N: Network> Reactor<N> {
             let tx = self.events_tx.clone();
             let seen = b.known_for_period(period.interval_num());
             let address = b.backend.address;
+            // The fetch's own log lines are named by the backend's label, never its address.
+            let span = tracing::debug_span!("fetch", backend = %b.backend.label());
             let target = b.blind_id_for(&period).map(|blind_id| FetchTarget {
                 address,
                 period,
@@ -296,7 +298,11 @@ impl<N: Network> Reactor<N> {
             });
             self.tasks.spawn(async move {
                 let outcome = match target {
-                    Ok(target) => fetch_backend(net, dir, target, seen, timeout).await,
+                    Ok(target) => {
+                        fetch_backend(net, dir, target, seen, timeout)
+                            .instrument(span)
+                            .await
+                    }
                     Err(e) => FetchOutcome {
                         address,
                         period,

@@ -15,6 +15,7 @@ use std::collections::BTreeMap;
 use onionfront_core::OnionAddress;
 use tokio::time::Instant;
 
+use crate::BackendSpec;
 use crate::backends::BackendState;
 use crate::periods::ServicePublications;
 use crate::rules::reload_republishes;
@@ -51,24 +52,25 @@ impl State {
         summary
     }
 
-    /// Backends: add new ones (fetched at once), drop unreferenced ones, refresh names.
+    /// Backends: add new ones (fetched at once), drop unreferenced ones, refresh names and log
+    /// labels. A backend in several services takes the first spec that names it (else the
+    /// first spec).
     fn apply_backends(&mut self, now: Instant) {
-        let mut wanted: BTreeMap<OnionAddress, Option<String>> = BTreeMap::new();
+        let mut wanted: BTreeMap<OnionAddress, BackendSpec> = BTreeMap::new();
         for s in &self.services {
             for b in &s.spec.backends {
-                let entry = wanted.entry(b.address).or_insert(None);
-                if entry.is_none() {
-                    entry.clone_from(&b.name);
+                let entry = wanted.entry(b.address).or_insert_with(|| b.clone());
+                if entry.name.is_none() && b.name.is_some() {
+                    *entry = b.clone();
                 }
             }
         }
         self.backends.retain(|a, _| wanted.contains_key(a));
-        for (address, name) in wanted {
+        for (address, spec) in wanted {
             match self.backends.get_mut(&address) {
-                Some(b) => b.backend.name = name,
+                Some(b) => b.backend = spec,
                 None => {
-                    self.backends
-                        .insert(address, BackendState::new(address, name, now));
+                    self.backends.insert(address, BackendState::new(spec, now));
                 }
             }
         }

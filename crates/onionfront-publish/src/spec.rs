@@ -57,17 +57,28 @@ pub struct ServiceSpec {
 pub struct BackendSpec {
     /// Its address.
     pub address: OnionAddress,
-    /// Its name from the config (`name:`), for logs and status.
+    /// Its name from the config (`name:`), for the status.
     pub name: Option<String>,
+    /// What logs call it. Backend addresses are secrets of the deployment (docs/operations.md):
+    /// this is its `name`, or `instances[N]`, and has the address only when the operator opted
+    /// in (`log.backend-addresses`). The daemon decides it when it loads the config.
+    pub log_label: String,
 }
 
 impl BackendSpec {
-    /// `name (abcdefgh….onion)` or just the short address, for logs.
-    pub fn label(&self) -> String {
-        match &self.name {
-            Some(n) => format!("{n} ({})", self.address.short()),
-            None => self.address.short(),
+    /// A backend named by the policy's default: its `name`, else `instances[position]`.
+    pub fn new(address: OnionAddress, name: Option<String>, position: usize) -> Self {
+        let log_label = onionfront_core::config::backend_label(name.as_deref(), position);
+        BackendSpec {
+            address,
+            name,
+            log_label,
         }
+    }
+
+    /// What logs call this backend (see [`BackendSpec::log_label`]).
+    pub fn label(&self) -> &str {
+        &self.log_label
     }
 }
 

@@ -25,10 +25,7 @@ fn service(seed: u64, backends: &[OnionAddress]) -> ServiceSpec {
         backends: backends
             .iter()
             .enumerate()
-            .map(|(i, a)| BackendSpec {
-                address: *a,
-                name: Some(format!("b{i}")),
-            })
+            .map(|(i, a)| BackendSpec::new(*a, Some(format!("b{i}")), i))
             .collect(),
         health_check: None,
         auth_clients: vec![],

@@ -35,10 +35,8 @@ fn to_spec(loaded: LoadedConfig) -> Result<Loaded> {
                 backends: svc
                     .instances
                     .iter()
-                    .map(|i| BackendSpec {
-                        address: i.address,
-                        name: i.name.clone(),
-                    })
+                    .enumerate()
+                    .map(|(position, i)| backend_spec(i, position, &loaded.config))
                     .collect(),
                 health_check: svc.health_check,
                 auth_clients: svc
@@ -82,4 +80,19 @@ pub fn warn_restart_only_changes(old: &Config, new: &Config) {
     if old.log != new.log {
         warn!("`log:` changed: takes effect on restart");
     }
+}
+
+/// A backend for the scheduler, with what logs call it: its label (`name`, else
+/// `instances[N]`), and its address too only when the operator opted in with
+/// `log.backend-addresses` (docs/operations.md, "Backend addresses").
+fn backend_spec(
+    instance: &onionfront_core::config::InstanceConfig,
+    position: usize,
+    config: &Config,
+) -> BackendSpec {
+    let mut spec = BackendSpec::new(instance.address, instance.name.clone(), position);
+    if config.log.backend_addresses {
+        spec.log_label = format!("{} ({})", spec.log_label, instance.address);
+    }
+    spec
 }
