@@ -15,6 +15,9 @@ use std::time::{Duration, Instant};
 use onionfront_core::config::{self, ConfigError};
 use proptest::prelude::*;
 
+mod common;
+use common::cases;
+
 /// The most time one input may take (generous: debug build on a loaded 2-core machine).
 const PER_INPUT: Duration = Duration::from_secs(2);
 
@@ -194,14 +197,6 @@ fn seeds_are_valid() {
     for s in seeds() {
         config::parse(&s, Path::new("/fuzz/config.yaml")).unwrap();
     }
-}
-
-/// `n` cases, or `PROPTEST_CASES` when set (to run longer by hand).
-fn cases(n: u32) -> u32 {
-    std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(n)
 }
 
 proptest! {

@@ -21,6 +21,9 @@ use onionfront_core::period::PeriodParams;
 use onionfront_core::testing::*;
 use proptest::prelude::*;
 
+mod common;
+use common::cases;
+
 /// The most time one input may take (debug build on a loaded 2-core machine).
 const PER_INPUT: Duration = Duration::from_secs(2);
 
@@ -173,14 +176,6 @@ fn corpus_replays() {
         n += 1;
     }
     assert!(n > 0, "empty corpus in {}", dir.display());
-}
-
-/// `n` cases, or `PROPTEST_CASES` when set (to run longer by hand).
-fn cases(n: u32) -> u32 {
-    std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(n)
 }
 
 proptest! {
