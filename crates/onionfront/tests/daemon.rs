@@ -120,23 +120,7 @@ fn sigterm_during_bootstrap_stops_cleanly_and_tells_systemd() {
     assert_eq!(status.status.code(), Some(1), "not published: not healthy");
     assert!(json["daemon"]["bootstrap"].is_string(), "{json}");
 
-    let t = Instant::now();
-    let kill = Command::new("kill")
-        .args(["-TERM", &daemon.0.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(kill.success());
-    let code = loop {
-        if let Some(st) = daemon.0.try_wait().unwrap() {
-            break st;
-        }
-        assert!(
-            t.elapsed() < Duration::from_secs(5),
-            "still running 5 s after SIGTERM"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    assert!(code.success(), "exit status {code}");
+    stop(&mut daemon);
     wait_datagram(&notify, &mut seen, |m| m.lines().any(|l| l == "STOPPING=1"));
     assert!(
         !seen.iter().any(|m| m.lines().any(|l| l == "READY=1")),
