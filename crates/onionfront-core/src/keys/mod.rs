@@ -10,10 +10,12 @@
 //! read from disk live in buffers that are zeroed when dropped, and `Debug` shows only the
 //! address.
 
+pub mod bundle;
 pub mod ctor;
 mod error;
 pub mod file;
 mod pem;
+pub mod signing;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -28,8 +30,10 @@ use zeroize::{Zeroize as _, Zeroizing};
 
 use crate::address::OnionAddress;
 
+pub use bundle::{BundleContentError, KeyBundle};
 pub use error::KeyError;
 pub use file::PermissionCheck;
+pub use signing::{BlindedKeys, NotCovered, SigningKeys};
 
 /// Where a [`ServiceKey`] came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
