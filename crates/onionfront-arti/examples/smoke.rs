@@ -148,6 +148,7 @@ async fn run() -> anyhow::Result<()> {
 
     if let Some(key) = env("OF_SMOKE_MAIN_KEY") {
         let (kp, main) = read_key(Path::new(&key))?;
+        let kp = onionfront_core::keys::SigningKeys::Identity(std::sync::Arc::new(kp));
         let ipts = backend_intro_points(&*dir, &backend, &text, net.now())?;
         publish_main(&net, &dir, &kp, &main, &ipts).await?;
         if let Some(port) = env("OF_SMOKE_PROBE_PORT") {
@@ -169,7 +170,7 @@ async fn run() -> anyhow::Result<()> {
 /// re-publish the main descriptor for every publish period at each one.
 async fn watch(
     net: &ArtiNetwork,
-    kp: &HsIdKeypair,
+    kp: &onionfront_core::keys::SigningKeys,
     main: &OnionAddress,
     backend: &OnionAddress,
     until: Instant,
@@ -329,13 +330,13 @@ fn backend_intro_points(
 async fn publish_main(
     net: &ArtiNetwork,
     dir: &ArtiDirectory,
-    kp: &HsIdKeypair,
+    kp: &onionfront_core::keys::SigningKeys,
     main: &OnionAddress,
     ipts: &[IntroPointDesc],
 ) -> anyhow::Result<()> {
     for period in dir.publish_periods() {
         let built = build_main_descriptor(&BuildRequest {
-            identity: kp,
+            keys: kp,
             period: &period,
             intro_points: ipts,
             flow_control: None,

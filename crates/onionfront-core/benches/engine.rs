@@ -11,10 +11,12 @@
 
 use std::hint::black_box;
 use std::num::NonZeroU8;
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use criterion::{Criterion, Throughput};
 use onionfront_core::descriptor::validate_backend_descriptor;
+use onionfront_core::keys::SigningKeys;
 use onionfront_core::main_descriptor::{self, BuildRequest, build_main_descriptor};
 use onionfront_core::select::{
     BackendIntros, SelectionParams, select_intro_points, selection_seed,
@@ -31,7 +33,8 @@ fn now() -> SystemTime {
 }
 
 struct Inputs {
-    id: HsIdKeypair,
+    id: Arc<HsIdKeypair>,
+    keys: SigningKeys,
     period: onionfront_core::period::PeriodParams,
     ipts20: Vec<IntroPointDesc>,
     backend_text: String,
@@ -40,7 +43,8 @@ struct Inputs {
 }
 
 fn inputs() -> Inputs {
-    let id = fake_identity(1);
+    let id = Arc::new(fake_identity(1));
+    let keys = SigningKeys::Identity(Arc::clone(&id));
     let period = test_period(now());
     let ipts20: Vec<IntroPointDesc> = (1..=20).map(|i| fake_intro_point_ipv6(i, i)).collect();
     let backend = fake_identity(2);
@@ -56,6 +60,7 @@ fn inputs() -> Inputs {
         .collect();
     Inputs {
         id,
+        keys,
         period,
         ipts20,
         backend_addr: address_of(&backend),
@@ -67,7 +72,7 @@ fn inputs() -> Inputs {
 fn request<'a>(i: &'a Inputs) -> BuildRequest<'a> {
     let (p, inc) = c_tor_flow_control();
     BuildRequest {
-        identity: &i.id,
+        keys: &i.keys,
         period: &i.period,
         intro_points: &i.ipts20,
         flow_control: Some((p, NonZeroU8::new(inc).unwrap())),

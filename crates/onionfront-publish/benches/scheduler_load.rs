@@ -69,7 +69,7 @@ fn run_case(n_services: u64, n_backends: u64) {
             let identity = testing::fake_identity(s + 1);
             services.push(ServiceSpec {
                 address: testing::address_of(&identity),
-                identity: Arc::new(identity),
+                keys: onionfront_core::keys::SigningKeys::Identity(Arc::new(identity)),
                 backends,
                 health_check: None,
                 auth_clients: vec![],

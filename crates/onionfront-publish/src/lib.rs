@@ -48,4 +48,4 @@ pub mod fake;
 pub use handle::{Pinger, SchedulerGone, SchedulerHandle, spawn};
 pub use network::{Directory, HsDirId, NetError, Network};
 pub use spec::{BackendSpec, ReloadSummary, SchedulerSpec, ServiceSpec};
-pub use status::{BackendHealth, PublishState, StatusReport, UploadState};
+pub use status::{BackendHealth, KeyCoverage, KeySource, PublishState, StatusReport, UploadState};

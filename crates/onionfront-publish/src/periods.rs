@@ -121,6 +121,8 @@ pub(crate) struct PeriodState {
     /// The service's blinded id for this period, once computed (blinding is a scalar
     /// multiplication: too costly to repeat at every publication check).
     pub(crate) blind_id: Option<HsBlindId>,
+    /// The service's keys do not cover this period (rule 2.0: nothing is published for it).
+    pub(crate) no_key: bool,
     /// The last selection and what it was made from: publication checks run after every
     /// backend fetch and every 30 s, and mostly see the same inputs.
     memo: Option<(SelectionInput, Arc<Selection>)>,
@@ -148,6 +150,7 @@ impl PeriodState {
             build_error: None,
             next_generation: 1,
             blind_id: None,
+            no_key: false,
             memo: None,
         }
     }

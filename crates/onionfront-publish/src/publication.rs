@@ -73,7 +73,7 @@ pub(crate) fn publish_period(
     let spec = input.spec;
     let period = state.period;
     if state.blind_id.is_none() {
-        state.blind_id = onionfront_core::main_descriptor::blinded_id(&spec.identity, &period);
+        state.blind_id = onionfront_core::main_descriptor::blinded_id(&spec.keys, &period);
     }
     let Some(blind_id) = state.blind_id else {
         error!(service = %spec.address.short(), period = period.interval_num(), "cannot blind the identity key");
@@ -107,11 +107,27 @@ pub(crate) fn publish_period(
         last: state.last_publication(),
         failed_build: state.build_error.as_ref().map(|(f, _)| f),
         auth_clients_changed: input.auth_clients_changed,
+        key_covers_period: spec.keys.covers(period.time_period),
         republish_interval: env.publish.republish_interval,
         now: env.now,
     });
+    if decision == Decision::NoKey {
+        if !state.no_key {
+            warn!(service = %spec.address.short(), period = period.interval_num(),
+                "the key bundle holds no key for this time period: nothing is published for it \
+                 (descriptors already on the HSDirs stay until they expire); provision a new \
+                 bundle and reload");
+        }
+        state.no_key = true;
+        return PeriodOutcome::Nothing;
+    }
+    if state.no_key {
+        info!(service = %spec.address.short(), period = period.interval_num(),
+            "the keys now cover this time period");
+        state.no_key = false;
+    }
     let reason = match decision {
-        Decision::Nothing => return PeriodOutcome::Nothing,
+        Decision::NoKey | Decision::Nothing => return PeriodOutcome::Nothing,
         Decision::Postpone(_) => return PeriodOutcome::Postponed,
         Decision::Publish(reason) => reason,
     };
@@ -120,7 +136,7 @@ pub(crate) fn publish_period(
         .iter()
         .map(|ips| {
             Arc::new(Recipe {
-                identity: Arc::clone(&spec.identity),
+                keys: spec.keys.clone(),
                 period,
                 intro_points: ips.clone(),
                 flow_control: input.flow_control.clone(),

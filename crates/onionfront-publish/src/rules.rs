@@ -26,6 +26,12 @@
 //! Asked for each period the consensus says to publish for (the current one and the next), with
 //! the intro points just selected for it.
 //!
+//! 0. **No key, no publication**: a period the service holds no signing key for (a key bundle
+//!    that does not cover it: offline keys, docs/offline-keys.md) is never published, since
+//!    nothing can sign it ([`Decision::NoKey`]). What the HSDirs already hold for it stays until
+//!    it expires; the log says so once per period, and status and metrics show the coverage. A
+//!    reload with a bundle that covers it makes the period publishable at the next check (rule
+//!    2.2, first publication for the period).
 //! 1. An empty selection is never published.
 //! 2. The **reason**, the first that holds:
 //!    - [`PublishReason::AuthClientsChanged`]: a reload changed the restricted-discovery clients
@@ -170,6 +176,8 @@ pub(crate) struct PeriodFacts<'a> {
     pub(crate) failed_build: Option<&'a SelectionFingerprint>,
     /// A reload changed the restricted-discovery clients since the last check.
     pub(crate) auth_clients_changed: bool,
+    /// The service holds a signing key for this period (always with the identity key).
+    pub(crate) key_covers_period: bool,
     /// `republish-interval`.
     pub(crate) republish_interval: Duration,
     /// Now.
@@ -179,6 +187,8 @@ pub(crate) struct PeriodFacts<'a> {
 /// What rule 2 says of a period.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Decision {
+    /// No signing key for the period (rule 2.0): nothing can be published.
+    NoKey,
     /// Nothing to publish.
     Nothing,
     /// Due, but within the rate limit: ask again at the next tick.
@@ -189,6 +199,9 @@ pub(crate) enum Decision {
 
 /// Rule 2: whether (and why) one period is published now.
 pub(crate) fn should_publish(f: &PeriodFacts<'_>) -> Decision {
+    if !f.key_covers_period {
+        return Decision::NoKey;
+    }
     if f.selection.is_empty() {
         return Decision::Nothing;
     }
@@ -372,6 +385,7 @@ mod tests {
                 }),
                 failed_build: failed,
                 auth_clients_changed: auth,
+                key_covers_period: true,
                 republish_interval: self.interval,
                 now: self.at + after,
             })
@@ -379,6 +393,29 @@ mod tests {
     }
 
     const LATER: Duration = Duration::from_secs(60);
+
+    #[test]
+    fn rule_2_0_a_period_without_a_key_is_never_published() {
+        let c = Case::new();
+        let other = selection(2);
+        for last in [None, Some(&c)] {
+            let d = should_publish(&PeriodFacts {
+                selection: &other,
+                hsdirs: &c.hsdirs,
+                last: last.map(|c| LastPublication {
+                    selection: &c.published,
+                    hsdirs: &c.hsdirs,
+                    at: c.at,
+                }),
+                failed_build: None,
+                auth_clients_changed: true,
+                key_covers_period: false,
+                republish_interval: c.interval,
+                now: c.at + c.interval * 2,
+            });
+            assert_eq!(d, Decision::NoKey);
+        }
+    }
 
     #[test]
     fn rule_2_1_an_empty_selection_is_never_published() {
@@ -394,6 +431,7 @@ mod tests {
             last: None,
             failed_build: None,
             auth_clients_changed: false,
+            key_covers_period: true,
             republish_interval: c.interval,
             now: c.at,
         });
@@ -411,6 +449,7 @@ mod tests {
             last: None,
             failed_build: None,
             auth_clients_changed: false,
+            key_covers_period: true,
             republish_interval: c.interval,
             now: c.at,
         });

@@ -4,11 +4,9 @@
 //! reload (the scheduler keeps the state of what did not change, see `reload.rs`); and what a
 //! reload changed ([`ReloadSummary`]).
 
-use std::sync::Arc;
-
 use onionfront_core::OnionAddress;
 use onionfront_core::config::{DistinctDescriptors, HealthCheckConfig, PublishConfig};
-use tor_hscrypto::pk::HsIdKeypair;
+use onionfront_core::keys::SigningKeys;
 use tor_llcrypto::pk::curve25519;
 
 /// What a reload changed.
@@ -38,8 +36,8 @@ pub struct SchedulerSpec {
 pub struct ServiceSpec {
     /// Its address (derived from the key).
     pub address: OnionAddress,
-    /// Its identity key.
-    pub identity: Arc<HsIdKeypair>,
+    /// What it signs with: its identity key, or a bundle of blinded keys (offline keys).
+    pub keys: SigningKeys,
     /// Its backends.
     pub backends: Vec<BackendSpec>,
     /// Optional active health check.

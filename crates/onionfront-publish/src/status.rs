@@ -88,6 +88,15 @@ pub struct ServiceStatus {
     pub live_backends: usize,
     /// One entry per time period published for.
     pub periods: Vec<PeriodStatus>,
+    /// What signs its descriptors: its identity key or a key bundle (offline keys).
+    #[serde(default)]
+    pub key_source: KeySource,
+    /// With a key bundle: when the last period it holds a key for ends (UTC, RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_coverage_end: Option<String>,
+    /// How far the keys reach (`status` exits WARNING on `ending`, CRITICAL on `not-covered`).
+    #[serde(default)]
+    pub key_coverage: KeyCoverage,
 }
 
 /// One backend (Onionbalance "instance").
@@ -174,6 +183,9 @@ pub struct PeriodStatus {
     pub total: usize,
     /// Per HSDir.
     pub hsdirs: Vec<HsDirStatus>,
+    /// The service's keys do not cover this period: nothing is published for it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub no_key: bool,
 }
 
 /// The upload to one HSDir.
@@ -264,6 +276,31 @@ status_enum! {
         /// No descriptor yet, or no health verdict yet.
         #[default]
         Unknown = "unknown",
+    }
+}
+
+status_enum! {
+    /// What signs a service's descriptors (`services[].keySource`).
+    KeySource {
+        /// Its identity secret key: every period is covered.
+        #[default]
+        Identity = "identity",
+        /// A bundle of blinded keys provisioned offline, for a range of periods.
+        Bundle = "bundle",
+    }
+}
+
+status_enum! {
+    /// How far a service's keys reach (`services[].keyCoverage`), as of the report.
+    KeyCoverage {
+        /// Every period the service publishes for is covered, with more than
+        /// `publish.offline-keys-warn` left (always so with the identity key).
+        #[default]
+        Covered = "covered",
+        /// Covered now, but less than `publish.offline-keys-warn` is left: provision a new bundle.
+        Ending = "ending",
+        /// The current time period is not covered: nothing is published for it.
+        NotCovered = "not-covered",
     }
 }
 

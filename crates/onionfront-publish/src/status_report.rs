@@ -4,8 +4,12 @@
 //! How the words are chosen, in prose:
 //! - a service is `no-live-backend` when none of its backends is live (whether or not a
 //!   descriptor is kept on the HSDirs, which the message says), else `published` when every
-//!   period was accepted by at least one HSDir, else `publishing` when uploads were started,
-//!   else `not-published`;
+//!   period it has a key for was accepted by at least one HSDir, else `publishing` when uploads
+//!   were started, else `not-published`;
+//! - its key coverage (offline keys) is `not-covered` when the period containing now has no key
+//!   (or the bundle ended), else `ending` within `publish.offline-keys-warn` of the bundle's
+//!   end, else `covered` (always `covered` with the identity key); when `not-covered`, the
+//!   message says so whatever the state;
 //! - a backend is `down` when its health check says so, else its descriptor's liveness
 //!   (`live`, `stale`, `expired`, `unknown`), except that a live one still waiting for its first
 //!   health verdict is `unknown`;
@@ -21,8 +25,8 @@ use crate::health::HealthGate;
 use crate::periods::{PeriodState, ServicePublications};
 use crate::state::State;
 use crate::status::{
-    BackendHealth, HealthCheckStatus, HsDirStatus, InstanceStatus, PeriodStatus, PublishState,
-    ServiceStatus, StatusReport, UploadState, ob_time, rfc3339,
+    BackendHealth, HealthCheckStatus, HsDirStatus, InstanceStatus, KeyCoverage, KeySource,
+    PeriodStatus, PublishState, ServiceStatus, StatusReport, UploadState, ob_time, rfc3339,
 };
 
 /// The report for the whole state, at `wall` (wall clock) and `now` (monotonic).
@@ -146,7 +150,11 @@ fn service_status(
         })
         .collect();
     let period_status: Vec<PeriodStatus> = periods.iter().map(|p| period_status(p)).collect();
-    let all_published = !periods.is_empty() && periods.iter().all(|p| p.ever_accepted);
+    // Periods without a key are never published (rules 2.0): they do not hold `published` back.
+    let keyed: Vec<&&PeriodState> = periods.iter().filter(|p| !p.no_key).collect();
+    let all_published = !keyed.is_empty() && keyed.iter().all(|p| p.ever_accepted);
+    let (key_source, key_coverage_end, key_coverage) =
+        key_coverage(svc, &periods, wall, s.publish.offline_keys_warn);
     let any_in_flight = periods.iter().any(|p| p.published.is_some());
     let (state, message) = if svc.live_backends == 0 && any_in_flight {
         (
@@ -176,6 +184,15 @@ fn service_status(
             "waiting for backend descriptors".to_string(),
         )
     };
+    let message = if key_coverage == KeyCoverage::NotCovered {
+        format!(
+            "the key bundle does not cover the current time period: nothing is published for it \
+             (descriptors already on the HSDirs stay until they expire); provision a new bundle \
+             and reload ({message})"
+        )
+    } else {
+        message
+    };
     ServiceStatus {
         onion_address: svc.spec.address.to_string(),
         publish_attempt_first_descriptor: attempt(periods.first()),
@@ -189,7 +206,35 @@ fn service_status(
         message,
         live_backends: svc.live_backends,
         periods: period_status,
+        key_source,
+        key_coverage_end: key_coverage_end.map(rfc3339),
+        key_coverage,
     }
+}
+
+/// What signs, until when, and how far that reaches at `wall`: `not-covered` when the period
+/// containing `wall` has no key (or the keys ended), `ending` within `warn` of the end.
+fn key_coverage(
+    svc: &ServicePublications,
+    periods: &[&PeriodState],
+    wall: SystemTime,
+    warn: std::time::Duration,
+) -> (KeySource, Option<SystemTime>, KeyCoverage) {
+    let keys = &svc.spec.keys;
+    let Some(end) = keys.coverage_end() else {
+        return (KeySource::Identity, None, KeyCoverage::Covered);
+    };
+    let current_uncovered = periods
+        .iter()
+        .any(|p| p.period.contains(wall) && !keys.covers(p.period.time_period));
+    let coverage = if current_uncovered || end <= wall {
+        KeyCoverage::NotCovered
+    } else if end.duration_since(wall).unwrap_or_default() < warn {
+        KeyCoverage::Ending
+    } else {
+        KeyCoverage::Covered
+    };
+    (KeySource::Bundle, Some(end), coverage)
 }
 
 fn period_status(p: &PeriodState) -> PeriodStatus {
@@ -227,5 +272,6 @@ fn period_status(p: &PeriodState) -> PeriodStatus {
                 last_error: u.last_error.as_ref().map(|(e, _)| e.to_string()),
             })
             .collect(),
+        no_key: p.no_key,
     }
 }

@@ -14,11 +14,12 @@ use std::num::NonZeroU8;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
+use onionfront_core::keys::SigningKeys;
 use onionfront_core::main_descriptor::{
     BuildError, BuildRequest, BuiltDescriptor, build_main_descriptor,
 };
 use onionfront_core::period::PeriodParams;
-use tor_hscrypto::pk::{HsBlindId, HsIdKeypair};
+use tor_hscrypto::pk::HsBlindId;
 use tor_llcrypto::pk::curve25519;
 use tor_netdoc::doc::hsdesc::IntroPointDesc;
 use tor_protover::Protocols;
@@ -34,8 +35,8 @@ const RETRY_CAP: Duration = Duration::from_secs(600);
 
 /// Everything needed to (re)build one descriptor of one period.
 pub(crate) struct Recipe {
-    /// The service identity.
-    pub(crate) identity: Arc<HsIdKeypair>,
+    /// What signs (identity key or key bundle).
+    pub(crate) keys: SigningKeys,
     /// The period.
     pub(crate) period: PeriodParams,
     /// Selected intro points.
@@ -62,7 +63,7 @@ impl Recipe {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         let built = build_main_descriptor(&BuildRequest {
-            identity: &self.identity,
+            keys: &self.keys,
             period: &self.period,
             intro_points: &self.intro_points,
             flow_control: self.flow_control.clone(),

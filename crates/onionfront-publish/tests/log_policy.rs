@@ -44,7 +44,7 @@ async fn logs_name_backends_by_label_never_by_address() {
     let identity = testing::fake_identity(100);
     let spec = ServiceSpec {
         address: testing::address_of(&identity),
-        identity: Arc::new(identity),
+        keys: onionfront_core::keys::SigningKeys::Identity(Arc::new(identity)),
         backends: vec![
             BackendSpec::new(backends[0], Some("alpha".into()), 0),
             BackendSpec::new(backends[1], None, 1),

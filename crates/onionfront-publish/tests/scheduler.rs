@@ -21,7 +21,7 @@ fn service(seed: u64, backends: &[OnionAddress]) -> ServiceSpec {
     let identity = testing::fake_identity(seed);
     ServiceSpec {
         address: testing::address_of(&identity),
-        identity: Arc::new(identity),
+        keys: onionfront_core::keys::SigningKeys::Identity(Arc::new(identity)),
         backends: backends
             .iter()
             .enumerate()
@@ -133,7 +133,7 @@ fn published_intro_keys(net: &FakeNetwork, svc: &ServiceSpec) -> Vec<Vec<[u8; 32
     let dir = net.snapshot();
     let mut out = vec![];
     for period in dir.publish_periods() {
-        let blind = onionfront_core::main_descriptor::blinded_id(&svc.identity, &period).unwrap();
+        let blind = onionfront_core::main_descriptor::blinded_id(&svc.keys, &period).unwrap();
         let mut keys_here: Option<Vec<[u8; 32]>> = None;
         for h in dir.hsdirs_upload(&blind, period.time_period) {
             let (text, _) = net
@@ -631,7 +631,7 @@ async fn reload_adds_a_backend_without_republishing_unchanged_services() {
         .publish_periods()
         .iter()
         .map(|p| {
-            *onionfront_core::main_descriptor::blinded_id(&svc_b.identity, p)
+            *onionfront_core::main_descriptor::blinded_id(&svc_b.keys, p)
                 .unwrap()
                 .as_ref()
         })

@@ -169,6 +169,9 @@ pub struct PublishConfig {
     pub hsdir_timeout: Duration,
     /// Descriptor lifetime announced, in minutes. Default 180.
     pub descriptor_lifetime_minutes: u16,
+    /// With a key bundle (offline keys): warn when less than this much coverage remains.
+    /// Default 7 days.
+    pub offline_keys_warn: Duration,
 }
 
 impl Default for PublishConfig {
@@ -182,6 +185,7 @@ impl Default for PublishConfig {
             distinct_descriptors: DistinctDescriptors::Auto,
             hsdir_timeout: Duration::from_secs(60),
             descriptor_lifetime_minutes: 180,
+            offline_keys_warn: Duration::from_secs(7 * 86_400),
         }
     }
 }

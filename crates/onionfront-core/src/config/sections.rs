@@ -225,6 +225,7 @@ pub(crate) fn publish(ctx: &mut Ctx, node: &Node) -> Option<PublishConfig> {
         "distinct-descriptors",
         "hsdir-timeout",
         "descriptor-lifetime",
+        "offline-keys-warn",
     ];
     let mut f = Fields::new(ctx, node, "publish", KEYS)?;
     let mut out = PublishConfig::default();
@@ -260,6 +261,9 @@ pub(crate) fn publish(ctx: &mut Ctx, node: &Node) -> Option<PublishConfig> {
         fields::integer(c, n, p, 1, MAX_INTRO_POINTS).map(|v| v as u8)
     });
     set!("distinct-descriptors", out.distinct_descriptors, distinct);
+    set!("offline-keys-warn", out.offline_keys_warn, |c, n, p| {
+        fields::duration(c, n, p, secs(0), secs(366 * 86_400))
+    });
     set!("hsdir-timeout", out.hsdir_timeout, |c, n, p| {
         fields::duration(c, n, p, secs(1), secs(600))
     });

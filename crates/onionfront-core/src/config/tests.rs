@@ -175,6 +175,7 @@ metrics:
             distinct_descriptors: DistinctDescriptors::Auto,
             hsdir_timeout: Duration::from_secs(45),
             descriptor_lifetime_minutes: 240,
+            offline_keys_warn: Duration::from_secs(7 * 86_400),
         }
     );
     assert_eq!(c.log.level, "onionfront=debug,warn");

@@ -44,8 +44,8 @@ fn accepts_real_backend_descriptor() {
     assert!(v.valid_until > t0() + Duration::from_secs(53 * 3600));
     assert_eq!(v.dropped_intro_points, 0);
     assert_eq!(
-        Some(v.blinded_id),
-        crate::main_descriptor::blinded_id(&f.id, &f.period)
+        v.blinded_id,
+        f.id.compute_blinded_key(f.period.time_period).unwrap().0.id()
     );
 }
 

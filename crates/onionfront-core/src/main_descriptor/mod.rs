@@ -22,13 +22,14 @@ use std::num::NonZeroU8;
 use std::time::{Duration, SystemTime};
 
 use tor_cell::chancell::msg::HandshakeType;
-use tor_hscrypto::pk::{HsBlindId, HsIdKeypair};
+use tor_hscrypto::pk::HsBlindId;
 use tor_llcrypto::pk::{curve25519, ed25519};
 use tor_netdoc::NetdocBuilder;
 use tor_netdoc::doc::hsdesc::{HsDescBuilder, IntroPointDesc, create_desc_sign_key_cert};
 use tor_protover::Protocols;
 use tracing::debug;
 
+use crate::keys::{NotCovered, SigningKeys};
 use crate::period::PeriodParams;
 use revision::RevisionError;
 
@@ -46,8 +47,8 @@ pub const LIFETIME_RANGE: std::ops::RangeInclusive<u16> = 30..=720;
 
 /// Everything needed to build one main descriptor.
 pub struct BuildRequest<'a> {
-    /// The service's identity keypair.
-    pub identity: &'a HsIdKeypair,
+    /// What signs: the identity key or a bundle of blinded keys (see [`SigningKeys`]).
+    pub keys: &'a SigningKeys,
     /// The period to build for.
     pub period: &'a PeriodParams,
     /// The selected intro points.
@@ -99,6 +100,9 @@ pub enum BuildError {
     /// The identity key cannot be blinded for the period.
     #[error("cannot blind the identity key for period #{0}")]
     Blinding(u64),
+    /// The key bundle holds no key for the period (offline keys): nothing can be signed.
+    #[error("the key bundle holds no blinded key for period #{0}: provision a new bundle")]
+    NotCovered(u64),
     /// The build time is not within the period's SRV run.
     #[error("build time {} is before the start of period #{period}'s SRV run", humantime::format_rfc3339_seconds(*now))]
     OutsidePeriod {
@@ -144,10 +148,15 @@ pub fn build_main_descriptor(req: &BuildRequest<'_>) -> Result<BuiltDescriptor, 
         return Err(BuildError::Lifetime(req.lifetime_minutes));
     }
     let period_num = req.period.interval_num();
-    let (blind_pk, blind_kp, subcredential) = req
-        .identity
-        .compute_blinded_key(req.period.time_period)
-        .map_err(|_| BuildError::Blinding(period_num))?;
+    let blinded = req
+        .keys
+        .blinded(req.period.time_period)
+        .map_err(|e| match e {
+            NotCovered::NoKeyForPeriod(n) => BuildError::NotCovered(n),
+            NotCovered::Blinding(n) => BuildError::Blinding(n),
+        })?;
+    let (blind_pk, blind_kp, subcredential) =
+        (blinded.public, blinded.keypair, blinded.subcredential);
 
     let revision = revision::choose_revision(
         &revision::ope_key(&blind_kp),
@@ -240,19 +249,15 @@ pub fn build_main_descriptor(req: &BuildRequest<'_>) -> Result<BuiltDescriptor, 
     })
 }
 
-/// The blinded id of `identity` in `period` (what HSDirs store it under).
-pub fn blinded_id(identity: &HsIdKeypair, period: &PeriodParams) -> Option<HsBlindId> {
-    let (pk, _, _) = identity.compute_blinded_key(period.time_period).ok()?;
-    Some(pk.id())
+/// The blinded id of the service in `period` (what HSDirs store it under): known for every
+/// period, covered or not (it needs only the identity public key).
+pub fn blinded_id(keys: &SigningKeys, period: &PeriodParams) -> Option<HsBlindId> {
+    Some(keys.blinded_public(period.time_period).ok()?.id())
 }
 
 /// The revision counter a descriptor for `identity` in `period` built at `now` gets (without a
 /// minimum); `None` before the period's SRV start.
-pub fn revision_counter(
-    identity: &HsIdKeypair,
-    period: &PeriodParams,
-    now: SystemTime,
-) -> Option<u64> {
-    let (_, kp, _) = identity.compute_blinded_key(period.time_period).ok()?;
+pub fn revision_counter(keys: &SigningKeys, period: &PeriodParams, now: SystemTime) -> Option<u64> {
+    let kp = keys.blinded(period.time_period).ok()?.keypair;
     revision::choose_revision(&revision::ope_key(&kp), period, now, None).ok()
 }

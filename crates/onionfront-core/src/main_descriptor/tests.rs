@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::num::NonZeroU8;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use tor_checkable::TimeBound;
@@ -28,12 +29,12 @@ fn flow() -> Option<(Protocols, NonZeroU8)> {
 }
 
 fn request<'a>(
-    id: &'a HsIdKeypair,
+    keys: &'a SigningKeys,
     period: &'a PeriodParams,
     ipts: &'a [IntroPointDesc],
 ) -> BuildRequest<'a> {
     BuildRequest {
-        identity: id,
+        keys,
         period,
         intro_points: ipts,
         flow_control: flow(),
@@ -90,15 +91,16 @@ fn middle_plaintext(text: &str, id: &HsIdKeypair, period: &PeriodParams, rev: u6
 
 #[test]
 fn round_trip_through_arti_client_parser() {
-    let id = fake_identity(1);
+    let id = Arc::new(fake_identity(1));
+    let keys = SigningKeys::Identity(Arc::clone(&id));
     let period = test_period(t0());
     let ipts: Vec<IntroPointDesc> = (1..=20).map(fake_intro_point).collect();
-    let built = build_main_descriptor(&request(&id, &period, &ipts)).unwrap();
+    let built = build_main_descriptor(&request(&keys, &period, &ipts)).unwrap();
     assert_eq!(built.intro_points, 20);
     assert_eq!(built.size, built.text.len());
     assert!(built.size <= 50_000);
-    assert_eq!(Some(built.blinded_id), blinded_id(&id, &period));
-    assert_eq!(Some(built.revision), revision_counter(&id, &period, t0()));
+    assert_eq!(Some(built.blinded_id), blinded_id(&keys, &period));
+    assert_eq!(Some(built.revision), revision_counter(&keys, &period, t0()));
 
     let desc = client_parse(&built.text, &id, &period, None).unwrap();
     assert_eq!(*desc.revision(), built.revision);
@@ -120,11 +122,12 @@ fn round_trip_through_arti_client_parser() {
 
 #[test]
 fn c_tor_padding_and_auth_client_lines() {
-    let id = fake_identity(2);
+    let id = Arc::new(fake_identity(2));
+    let keys = SigningKeys::Identity(Arc::clone(&id));
     let period = test_period(t0());
     for n in [1, 5, 12, 20] {
         let ipts: Vec<IntroPointDesc> = (1..=n).map(fake_intro_point).collect();
-        let built = build_main_descriptor(&request(&id, &period, &ipts)).unwrap();
+        let built = build_main_descriptor(&request(&keys, &period, &ipts)).unwrap();
         let middle = middle_plaintext(&built.text, &id, &period, built.revision);
         assert_eq!(middle.len() % size::PAD_MULTIPLE, 0, "{n} intro points");
         let text = String::from_utf8_lossy(&middle);
@@ -137,7 +140,8 @@ fn c_tor_padding_and_auth_client_lines() {
 
 #[test]
 fn size_prediction_is_exact() {
-    let id = fake_identity(3);
+    let id = Arc::new(fake_identity(3));
+    let keys = SigningKeys::Identity(Arc::clone(&id));
     let period = test_period(t0());
     let (_, c1) = fake_client_key(1);
     let (_, c2) = fake_client_key(2);
@@ -163,7 +167,7 @@ fn size_prediction_is_exact() {
         ((1..=4).map(fake_intro_point).collect(), true, clients_many),
     ];
     for (ipts, with_flow, clients) in cases {
-        let mut req = request(&id, &period, &ipts);
+        let mut req = request(&keys, &period, &ipts);
         if !with_flow {
             req.flow_control = None;
         }
@@ -184,10 +188,11 @@ fn size_prediction_is_exact() {
 
 #[test]
 fn size_limit_is_an_error_naming_size_and_limit() {
-    let id = fake_identity(4);
+    let id = Arc::new(fake_identity(4));
+    let keys = SigningKeys::Identity(Arc::clone(&id));
     let period = test_period(t0());
     let ipts: Vec<IntroPointDesc> = (1..=20).map(|i| fake_intro_point_with(i, i, 12)).collect();
-    let mut req = request(&id, &period, &ipts);
+    let mut req = request(&keys, &period, &ipts);
     req.max_size = 30_000;
     let err = build_main_descriptor(&req).unwrap_err();
     let BuildError::TooLarge { size, limit } = err.clone() else {
@@ -203,13 +208,14 @@ fn size_limit_is_an_error_naming_size_and_limit() {
 
 #[test]
 fn restricted_discovery_needs_the_client_key() {
-    let id = fake_identity(5);
+    let id = Arc::new(fake_identity(5));
+    let keys = SigningKeys::Identity(Arc::clone(&id));
     let period = test_period(t0());
     let ipts: Vec<IntroPointDesc> = (1..=3).map(fake_intro_point).collect();
     let (secret, public) = fake_client_key(7);
     let (other_secret, other_public) = fake_client_key(8);
     let clients = [public];
-    let mut req = request(&id, &period, &ipts);
+    let mut req = request(&keys, &period, &ipts);
     req.auth_clients = &clients;
     let built = build_main_descriptor(&req).unwrap();
 
@@ -241,16 +247,17 @@ fn restricted_discovery_needs_the_client_key() {
 
 #[test]
 fn revision_counters_increase_and_respect_minimum() {
-    let id = fake_identity(6);
+    let id = Arc::new(fake_identity(6));
+    let keys = SigningKeys::Identity(Arc::clone(&id));
     let period = test_period(t0());
     let ipts: Vec<IntroPointDesc> = (1..=2).map(fake_intro_point).collect();
-    let r0 = revision_counter(&id, &period, t0()).unwrap();
-    let r1 = revision_counter(&id, &period, t0() + Duration::from_secs(1)).unwrap();
-    let r60 = revision_counter(&id, &period, t0() + Duration::from_secs(60)).unwrap();
+    let r0 = revision_counter(&keys, &period, t0()).unwrap();
+    let r1 = revision_counter(&keys, &period, t0() + Duration::from_secs(1)).unwrap();
+    let r60 = revision_counter(&keys, &period, t0() + Duration::from_secs(60)).unwrap();
     assert!(r0 < r1 && r1 < r60);
 
     // Same second as the last upload: the next second's counter.
-    let mut req = request(&id, &period, &ipts);
+    let mut req = request(&keys, &period, &ipts);
     req.min_revision = Some(r0);
     assert_eq!(build_main_descriptor(&req).unwrap().revision, r1);
     // Lower minimum: the counter of now.
@@ -265,7 +272,7 @@ fn revision_counters_increase_and_respect_minimum() {
     );
     // Before the SRV start: no counter.
     assert_eq!(
-        revision_counter(&id, &period, period.srv_start - Duration::from_secs(1)),
+        revision_counter(&keys, &period, period.srv_start - Duration::from_secs(1)),
         None
     );
 }
@@ -292,14 +299,15 @@ fn c_tor_revision(blinded_secret: &[u8; 64], offset: u32) -> u64 {
 
 #[test]
 fn revision_counter_matches_c_tor() {
-    let id = fake_identity(7);
+    let id = Arc::new(fake_identity(7));
+    let keys = SigningKeys::Identity(Arc::clone(&id));
     let period = test_period(t0());
     let (_, blind_kp, _) = id.compute_blinded_key(period.time_period).unwrap();
     let exp: &tor_llcrypto::pk::ed25519::ExpandedKeypair = blind_kp.as_ref();
     let secret = exp.to_secret_key_bytes();
     let offset = period.srv_offset_secs(t0()).unwrap();
     assert_eq!(
-        revision_counter(&id, &period, t0()),
+        revision_counter(&keys, &period, t0()),
         Some(c_tor_revision(&secret, offset))
     );
     assert_eq!(
@@ -310,26 +318,27 @@ fn revision_counter_matches_c_tor() {
 
 #[test]
 fn request_errors() {
-    let id = fake_identity(8);
+    let id = Arc::new(fake_identity(8));
+    let keys = SigningKeys::Identity(Arc::clone(&id));
     let period = test_period(t0());
     let none: Vec<IntroPointDesc> = vec![];
     assert_eq!(
-        build_main_descriptor(&request(&id, &period, &none)).unwrap_err(),
+        build_main_descriptor(&request(&keys, &period, &none)).unwrap_err(),
         BuildError::NoIntroPoints
     );
     let many: Vec<IntroPointDesc> = (1..=21).map(fake_intro_point).collect();
     assert_eq!(
-        build_main_descriptor(&request(&id, &period, &many)).unwrap_err(),
+        build_main_descriptor(&request(&keys, &period, &many)).unwrap_err(),
         BuildError::TooManyIntroPoints(21)
     );
     let ipts = vec![fake_intro_point(1)];
-    let mut req = request(&id, &period, &ipts);
+    let mut req = request(&keys, &period, &ipts);
     req.lifetime_minutes = 10;
     assert_eq!(
         build_main_descriptor(&req).unwrap_err(),
         BuildError::Lifetime(10)
     );
-    let mut req = request(&id, &period, &ipts);
+    let mut req = request(&keys, &period, &ipts);
     req.now = period.srv_start - Duration::from_secs(5);
     assert!(matches!(
         build_main_descriptor(&req).unwrap_err(),
@@ -339,10 +348,11 @@ fn request_errors() {
 
 #[test]
 fn unknown_flow_control_versions_are_dropped_not_fatal() {
-    let id = fake_identity(9);
+    let id = Arc::new(fake_identity(9));
+    let keys = SigningKeys::Identity(Arc::clone(&id));
     let period = test_period(t0());
     let ipts = vec![fake_intro_point(1)];
-    let mut req = request(&id, &period, &ipts);
+    let mut req = request(&keys, &period, &ipts);
     req.flow_control = Some(("FlowCtrl=3".parse().unwrap(), NonZeroU8::new(31).unwrap()));
     let built = build_main_descriptor(&req).unwrap();
     let desc = client_parse(&built.text, &id, &period, None).unwrap();
@@ -352,10 +362,11 @@ fn unknown_flow_control_versions_are_dropped_not_fatal() {
 #[test]
 fn validates_as_a_backend_too() {
     // A main descriptor is a valid descriptor of the main address (what clients check).
-    let id = fake_identity(10);
+    let id = Arc::new(fake_identity(10));
+    let keys = SigningKeys::Identity(Arc::clone(&id));
     let period = test_period(t0());
     let ipts: Vec<IntroPointDesc> = (1..=4).map(fake_intro_point).collect();
-    let built = build_main_descriptor(&request(&id, &period, &ipts)).unwrap();
+    let built = build_main_descriptor(&request(&keys, &period, &ipts)).unwrap();
     let v = crate::descriptor::validate_backend_descriptor(
         &built.text,
         &address_of(&id),

@@ -308,11 +308,11 @@ fn size_limit_with_many_ipv6_link_specifiers() {
         }
         // And the builder agrees: it builds, under the limit.
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_750_000_000);
-        let id = fake_identity(1);
+        let id = crate::keys::SigningKeys::Identity(std::sync::Arc::new(fake_identity(1)));
         let period = test_period(now);
         let built =
             crate::main_descriptor::build_main_descriptor(&crate::main_descriptor::BuildRequest {
-                identity: &id,
+                keys: &id,
                 period: &period,
                 intro_points: &sel.descriptors[0],
                 flow_control: None,

@@ -31,7 +31,7 @@ fn to_spec(loaded: LoadedConfig) -> Result<Loaded> {
         .map(|(svc, key)| {
             Ok(ServiceSpec {
                 address: key.address(),
-                identity: key.shared_keypair(),
+                keys: onionfront_core::keys::SigningKeys::Identity(key.shared_keypair()),
                 backends: svc
                     .instances
                     .iter()

@@ -12,8 +12,10 @@
 //!   within `--timeout`); a service that has published and now has no live backend (clients
 //!   get the last descriptor, whose intro points lead nowhere); once the daemon has run longer
 //!   than `--startup-grace`: a service that has never been published, or no service running at
-//!   all (bootstrap not finished).
-//! - **WARNING (1)**: within `--startup-grace` of the daemon's start: still bootstrapping, or a
+//!   all (bootstrap not finished); a service whose key bundle does not cover the current time
+//!   period (offline keys: nothing is published for it, `keyCoverage: not-covered`).
+//! - **WARNING (1)**: a key bundle that ends within `publish.offline-keys-warn`
+//!   (`keyCoverage: ending`); within `--startup-grace` of the daemon's start: still bootstrapping, or a
 //!   service not yet published; a published service with some backends not live; HSDir uploads
 //!   failing (`retrying` or `failed`) for some of the latest descriptors.
 //! - **OK (0)**: every service published, every backend live, no failing upload.
@@ -25,7 +27,7 @@
 use std::time::{Duration, SystemTime};
 
 use onionfront_publish::status::ServiceStatus;
-use onionfront_publish::{BackendHealth, PublishState, StatusReport, UploadState};
+use onionfront_publish::{BackendHealth, KeyCoverage, PublishState, StatusReport, UploadState};
 
 /// A state of the Nagios plugin convention; ordered from best to worst.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -174,6 +176,21 @@ fn service_problems(
     };
     let ever_built = s.periods.iter().any(|p| p.last_built.is_some());
     let mut v = Vec::new();
+    let coverage_end = s.key_coverage_end.as_deref().unwrap_or("unknown");
+    match s.key_coverage {
+        KeyCoverage::Covered => {}
+        KeyCoverage::Ending => v.push((
+            Severity::Warning,
+            format!("{name}: key bundle ends {coverage_end}: provision a new one"),
+        )),
+        KeyCoverage::NotCovered => v.push((
+            Severity::Critical,
+            format!(
+                "{name}: key bundle does not cover the current time period (ended \
+                 {coverage_end}): nothing is published"
+            ),
+        )),
+    }
     match s.state {
         PublishState::Published => {}
         PublishState::NoLiveBackend if ever_built => {

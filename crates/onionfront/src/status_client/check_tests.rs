@@ -235,3 +235,32 @@ fn worst_problem_comes_first_and_pipes_are_kept_out_of_the_text() {
     v.summary = "a | b".into();
     assert!(v.nagios_line().starts_with("ONIONFRONT CRITICAL - a / b |"));
 }
+
+#[test]
+fn key_bundle_coverage_warns_when_ending_and_is_critical_when_over() {
+    let mut s = healthy();
+    s.key_source = word("bundle");
+    s.key_coverage_end = Some("2026-12-10T12:00:00Z".into());
+    s.key_coverage = word("ending");
+    let v = assess(&report(vec![s.clone()]), at(3600), GRACE);
+    assert_eq!(v.severity, Severity::Warning);
+    assert!(
+        v.summary
+            .contains("key bundle ends 2026-12-10T12:00:00Z: provision a new one"),
+        "{}",
+        v.summary
+    );
+    s.key_coverage = word("not-covered");
+    let v = assess(&report(vec![s.clone()]), at(3600), GRACE);
+    assert_eq!(v.severity, Severity::Critical);
+    assert!(
+        v.summary.contains("does not cover the current time period"),
+        "{}",
+        v.summary
+    );
+    s.key_coverage = word("covered");
+    assert_eq!(
+        assess(&report(vec![s]), at(3600), GRACE).severity,
+        Severity::Ok
+    );
+}

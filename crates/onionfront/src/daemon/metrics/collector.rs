@@ -165,9 +165,27 @@ pub fn encode_report(
     let mut period_ipts = Vec::new();
     let mut hsdirs = Vec::new();
     let mut age = Vec::new();
+    let mut coverage_end = Vec::new();
+    let mut coverage_ok = Vec::new();
     for s in &report.services {
         let svc = escape(&s.onion_address);
         let service = || vec![("service", svc.clone())];
+        if let Some(end) = s
+            .key_coverage_end
+            .as_deref()
+            .and_then(|t| humantime::parse_rfc3339(t).ok())
+        {
+            let secs = end
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .map_or(0.0, |d| d.as_secs_f64());
+            coverage_end.push((service(), secs));
+        }
+        coverage_ok.push((
+            service(),
+            f64::from(u8::from(
+                s.key_coverage != onionfront_publish::KeyCoverage::NotCovered,
+            )),
+        ));
         published.push((
             service(),
             f64::from(u8::from(
@@ -257,5 +275,19 @@ pub fn encode_report(
         "Time since the period's descriptor was last built.",
         Some(&Unit::Seconds),
         &age,
+    )?;
+    gauge(
+        e,
+        "onionfront_key_coverage_end_timestamp",
+        "With a key bundle (offline keys): Unix time when its last time period ends.",
+        Some(&Unit::Seconds),
+        &coverage_end,
+    )?;
+    gauge(
+        e,
+        "onionfront_key_covers_current_period",
+        "1 when the service holds a signing key for the current time period.",
+        None,
+        &coverage_ok,
     )
 }

@@ -105,6 +105,38 @@ fn exposition_names_backends_without_their_address() {
     );
 }
 
+#[test]
+fn key_bundle_coverage_is_exported_as_a_timestamp() {
+    let mut r = report();
+    let text = render(&r, false);
+    assert!(
+        !text.contains("onionfront_key_coverage_end_timestamp_seconds{"),
+        "{text}"
+    );
+    assert!(
+        text.contains("onionfront_key_covers_current_period{service=\"a.onion\"} 1"),
+        "{text}"
+    );
+    r.services[0].key_source = onionfront_publish::KeySource::Bundle;
+    r.services[0].key_coverage_end = Some("2026-12-10T12:00:00Z".into());
+    r.services[0].key_coverage = onionfront_publish::KeyCoverage::NotCovered;
+    let text = render(&r, false);
+    assert!(
+        text.contains("# TYPE onionfront_key_coverage_end_timestamp_seconds gauge"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "onionfront_key_coverage_end_timestamp_seconds{service=\"a.onion\"} 1796904000"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("onionfront_key_covers_current_period{service=\"a.onion\"} 0"),
+        "{text}"
+    );
+}
+
 /// One request on a fresh connection; the whole answer (the server closes).
 async fn request(addr: SocketAddr, raw: &str) -> String {
     let mut s = TcpStream::connect(addr).await.unwrap();
