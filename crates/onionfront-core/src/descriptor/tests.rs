@@ -45,7 +45,10 @@ fn accepts_real_backend_descriptor() {
     assert_eq!(v.dropped_intro_points, 0);
     assert_eq!(
         v.blinded_id,
-        f.id.compute_blinded_key(f.period.time_period).unwrap().0.id()
+        f.id.compute_blinded_key(f.period.time_period)
+            .unwrap()
+            .0
+            .id()
     );
 }
 
