@@ -1,5 +1,5 @@
-//! [`KeyError`]: everything that can go wrong reading, parsing or writing a key file. Every
-//! message names the file.
+//! [`KeyError`]: everything that can go wrong reading, parsing or writing a key file or a key
+//! bundle. Every message names the file (and, for a bundle, the line).
 
 use std::io;
 use std::path::PathBuf;
@@ -84,6 +84,39 @@ pub enum KeyError {
         format: super::KeyFormat,
         /// What is wrong.
         reason: String,
+    },
+    /// A key bundle was given where an identity key is needed.
+    #[error(
+        "{} is an onionfront key bundle (blinded keys for a limited range of time periods), not \
+         an identity key; this needs the identity key itself (C tor's hs_ed25519_secret_key or \
+         Onionbalance's PEM key)",
+        .path.display()
+    )]
+    BundleGiven {
+        /// The file.
+        path: PathBuf,
+    },
+    /// A key bundle file that cannot be used: what is wrong, and on which line (1-based).
+    #[error("{}, line {line}: invalid key bundle: {reason}", .path.display())]
+    BundleMalformed {
+        /// The file.
+        path: PathBuf,
+        /// The line (1-based) where the problem was found.
+        line: usize,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A key bundle file larger than any bundle onionfront writes.
+    #[error(
+        "key bundle {} is larger than {limit} bytes (a year of 5-minute time periods takes \
+         about 13 MB): not a key bundle, or not one onionfront wrote",
+        .path.display()
+    )]
+    BundleTooLarge {
+        /// The file.
+        path: PathBuf,
+        /// The limit in bytes.
+        limit: u64,
     },
     /// Refusing to overwrite an existing file.
     #[error("{} already exists; refusing to overwrite it", .path.display())]

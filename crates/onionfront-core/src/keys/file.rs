@@ -10,7 +10,7 @@ use zeroize::Zeroizing;
 use super::KeyError;
 
 /// Key files are tiny; anything bigger is certainly not one.
-const MAX_KEY_FILE: u64 = 16 * 1024;
+pub(crate) const MAX_KEY_FILE: u64 = 16 * 1024;
 
 /// How strictly to check a key file's permissions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -32,6 +32,28 @@ pub enum PermissionCheck {
 pub(crate) fn read_secret(
     path: &Path,
     check: PermissionCheck,
+) -> Result<Zeroizing<Vec<u8>>, KeyError> {
+    read_secret_limited(path, check, MAX_KEY_FILE, |head| {
+        // A key bundle given where a key is expected: say so rather than "unknown format".
+        if super::bundle::looks_like_bundle(head) {
+            KeyError::BundleGiven { path: path.into() }
+        } else {
+            KeyError::UnknownFormat { path: path.into() }
+        }
+    })
+}
+
+/// [`read_secret`] with a size limit of `limit` bytes: a bigger file is refused with the error
+/// `too_large` makes from the file's first `limit + 1` bytes.
+///
+/// The buffer is allocated once, for the size the file had when checked, and never grows (a
+/// reallocation would leave unzeroed copies behind): a file that grows while being read is
+/// refused.
+pub(crate) fn read_secret_limited(
+    path: &Path,
+    check: PermissionCheck,
+    limit: u64,
+    too_large: impl FnOnce(&[u8]) -> KeyError,
 ) -> Result<Zeroizing<Vec<u8>>, KeyError> {
     let meta = fs::metadata(path).map_err(|e| match e.kind() {
         io::ErrorKind::NotFound => KeyError::NotFound { path: path.into() },
@@ -57,9 +79,6 @@ pub(crate) fn read_secret(
             });
         }
     }
-    if meta.len() > MAX_KEY_FILE {
-        return Err(KeyError::UnknownFormat { path: path.into() });
-    }
     let mut opts = OpenOptions::new();
     opts.read(true);
     #[cfg(unix)]
@@ -79,17 +98,25 @@ pub(crate) fn read_secret(
     if !opened.is_file() {
         return Err(not_regular(path, &opened));
     }
-    // Preallocate so the buffer is never reallocated (which would leave unzeroed copies).
-    let mut buf = Zeroizing::new(Vec::with_capacity(MAX_KEY_FILE as usize + 1));
+    // Preallocate so the buffer is never reallocated (which would leave unzeroed copies): room
+    // for the size checked plus one byte, which tells a file that grew (or is too large).
+    let capacity = opened.len().min(limit) + 1;
+    let mut buf = Zeroizing::new(Vec::with_capacity(usize::try_from(capacity).unwrap_or(0)));
     (&mut file)
-        .take(MAX_KEY_FILE + 1)
+        .take(capacity)
         .read_to_end(&mut buf)
         .map_err(|e| KeyError::Unreadable {
             path: path.into(),
             source: e,
         })?;
-    if buf.len() as u64 > MAX_KEY_FILE {
-        return Err(KeyError::UnknownFormat { path: path.into() });
+    if buf.len() as u64 > limit {
+        return Err(too_large(&buf));
+    }
+    if buf.len() as u64 == capacity {
+        return Err(KeyError::Unreadable {
+            path: path.into(),
+            source: io::Error::other("the file grew while it was being read"),
+        });
     }
     Ok(buf)
 }

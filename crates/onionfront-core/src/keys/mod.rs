@@ -5,6 +5,9 @@
 //! - C tor's `hs_ed25519_secret_key` ([`ctor`]): a 32-byte tag and the 64-byte expanded key;
 //! - Onionbalance's unencrypted PKCS#8 PEM ([`pem`]): the 32-byte seed.
 //!
+//! A [`KeyBundle`] (blinded keys for a range of time periods, provisioned offline; see
+//! [`bundle`]) is not an identity key: given one, [`ServiceKey::parse`] says so.
+//!
 //! Key files must be private (mode 0600 or stricter, like ssh; see [`PermissionCheck`]), and
 //! onionfront always writes keys in C tor's format ([`ServiceKey::write_ctor`]). Secret bytes
 //! read from disk live in buffers that are zeroed when dropped, and `Debug` shows only the
@@ -30,7 +33,7 @@ use zeroize::{Zeroize as _, Zeroizing};
 
 use crate::address::OnionAddress;
 
-pub use bundle::{BundleContentError, KeyBundle};
+pub use bundle::{BundleContentError, BundlePeriod, KeyBundle, looks_like_bundle};
 pub use error::KeyError;
 pub use file::PermissionCheck;
 pub use signing::{BlindedKeys, NotCovered, SigningKeys};
@@ -188,6 +191,9 @@ impl ServiceKey {
                 ));
             }
             return Ok(key);
+        }
+        if bundle::looks_like_bundle(data) {
+            return Err(KeyError::BundleGiven { path: path.into() });
         }
         Err(KeyError::UnknownFormat { path: path.into() })
     }

@@ -1,0 +1,437 @@
+//! Tests of [`super::KeyBundle`] and its file: round trips, equality with keys derived from the
+//! identity, coverage, and every refusal with its message.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use tor_hscrypto::pk::HsBlindIdKeypair;
+use tor_llcrypto::pk::ed25519::{self, ExpandedKeypair};
+
+use super::*;
+use crate::main_descriptor::{self, revision};
+use crate::period::PeriodParams;
+
+/// 2027-01-15T08:00:00Z.
+const FROM_SECS: u64 = 1_800_000_000;
+
+fn key() -> ServiceKey {
+    ServiceKey::from_seed(&[7u8; 32])
+}
+
+fn from() -> SystemTime {
+    SystemTime::UNIX_EPOCH + Duration::from_secs(FROM_SECS)
+}
+
+/// Three days of daily periods with the live network's offset (12 hours).
+fn bundle() -> KeyBundle {
+    KeyBundle::provision(
+        &key(),
+        from(),
+        from() + Duration::from_secs(3 * 86_400),
+        1440,
+        12 * 3600,
+    )
+    .unwrap()
+}
+
+fn write(dir: &Path, name: &str, bytes: &[u8], mode: u32) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let p = dir.join(name);
+    fs::write(&p, bytes).unwrap();
+    fs::set_permissions(&p, fs::Permissions::from_mode(mode)).unwrap();
+    p
+}
+
+/// The message of parsing `data` as the bundle file `b`.
+fn parse_err(data: &[u8]) -> String {
+    KeyBundle::parse(data, Path::new("b"))
+        .unwrap_err()
+        .to_string()
+}
+
+fn blinded_pair(kp: &HsBlindIdKeypair) -> &ExpandedKeypair {
+    kp.as_ref()
+}
+
+#[test]
+fn provisioned_keys_equal_derived_keys() {
+    let key = key();
+    let bundle = bundle();
+    let until = from() + Duration::from_secs(3 * 86_400);
+    assert_eq!(bundle.address(), key.address());
+    assert_eq!(bundle.len(), 4);
+    assert!(bundle.coverage_start() <= from() && bundle.coverage_end() >= until);
+    for p in bundle.periods() {
+        let (_, derived, _) = key.keypair().compute_blinded_key(p.period).unwrap();
+        let from_bundle = bundle.blinded_keypair(p.period).unwrap();
+        let a = blinded_pair(&derived);
+        let b = blinded_pair(&from_bundle);
+        assert_eq!(a.public(), b.public());
+        assert_eq!(a.to_secret_key_bytes(), b.to_secret_key_bytes());
+    }
+}
+
+#[test]
+fn from_parts_refuses_a_tampered_key() {
+    let bundle = bundle();
+    let mut parts: Vec<BundlePeriod> = bundle.periods().cloned().collect();
+    let num = parts[1].period.interval_num();
+    parts[1].secret[5] ^= 1;
+    let err = KeyBundle::from_parts(bundle.identity_public(), parts).unwrap_err();
+    assert_eq!(err, BundleContentError::Mismatch(num));
+}
+
+#[test]
+fn file_round_trip() {
+    let bundle = bundle();
+    let text = bundle.encode();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "onionfront-key-bundle v1");
+    assert_eq!(lines[1], format!("address {}", key().address()));
+    let first = bundle.periods().next().unwrap().period;
+    assert!(lines[2].starts_with(&format!(
+        "ks_hs_blind_id+{}_1440_43200 ",
+        first.interval_num()
+    )));
+    assert!(lines[6].starts_with("end 4 "), "{}", lines[6]);
+    assert_eq!(lines[6].len(), "end 4 ".len() + 64);
+    assert_eq!(lines.len(), 7);
+    assert!(looks_like_bundle(text.as_bytes()));
+
+    let parsed = KeyBundle::parse(text.as_bytes(), Path::new("b")).unwrap();
+    assert_eq!(parsed.address(), bundle.address());
+    assert_eq!(parsed.len(), bundle.len());
+    for (a, b) in parsed.periods().zip(bundle.periods()) {
+        assert_eq!(a.period, b.period);
+        assert_eq!(a.secret_bytes(), b.secret_bytes());
+    }
+    // Encoding is deterministic: the parsed bundle writes the same file.
+    assert_eq!(*parsed.encode(), *text);
+    // Windows line endings are read too.
+    let crlf = text.replace('\n', "\r\n");
+    assert_eq!(
+        KeyBundle::parse(crlf.as_bytes(), Path::new("b"))
+            .unwrap()
+            .len(),
+        4
+    );
+}
+
+#[test]
+fn write_new_then_load() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("bundle");
+    let bundle = bundle();
+    bundle.write_new(&p).unwrap();
+    let mode = fs::metadata(&p).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+    let loaded = KeyBundle::load(&p).unwrap();
+    assert_eq!(*loaded.encode(), *bundle.encode());
+    // Never overwrites.
+    let err = bundle.write_new(&p).unwrap_err();
+    assert!(matches!(err, KeyError::Exists { .. }), "{err}");
+}
+
+/// What the scheduler needs from a period's keys is the same whether they come from the bundle
+/// or are derived from the identity: the blinded id HSDirs store the descriptor under, the
+/// revision counter, and signatures that verify against the blinded key clients derive from the
+/// address.
+#[test]
+fn descriptor_inputs_equal_those_of_the_identity() {
+    let key = key();
+    let bundle = bundle();
+    let address = key.address();
+    for p in bundle.periods() {
+        let params = PeriodParams {
+            time_period: p.period,
+            srv_start: p.period.range().unwrap().start - Duration::from_secs(12 * 3600),
+        };
+        let from_bundle = bundle.blinded_keypair(p.period).unwrap();
+        // Blinded id.
+        let bundle_id = tor_hscrypto::pk::HsBlindIdKey::from(&from_bundle).id();
+        assert_eq!(
+            Some(bundle_id),
+            main_descriptor::blinded_id(key.keypair(), &params)
+        );
+        // Revision counter, at several offsets into the SRV run.
+        let now = params.srv_start + Duration::from_secs(3600);
+        let expected = main_descriptor::revision_counter(key.keypair(), &params, now).unwrap();
+        assert_eq!(
+            revision::revision_at_offset(&revision::ope_key(&from_bundle), 3600),
+            expected
+        );
+        // Signatures: made with the bundle's key, checked with what a client derives from the
+        // public address alone.
+        let (client_view, _) = address
+            .hs_id_key()
+            .unwrap()
+            .compute_blinded_key(p.period)
+            .unwrap();
+        let client_view: &ed25519::PublicKey = client_view.as_ref();
+        let sig = blinded_pair(&from_bundle).sign(b"descriptor-signing-key cert");
+        client_view
+            .verify(b"descriptor-signing-key cert", &sig)
+            .unwrap();
+    }
+}
+
+#[test]
+fn partial_coverage() {
+    let bundle = bundle();
+    let first = bundle.periods().next().unwrap().period;
+    let last = bundle.periods().last().unwrap().period;
+    let before = first.prev().unwrap();
+    let after = last.next().unwrap();
+    assert!(bundle.covers(first) && bundle.covers(last));
+    assert!(!bundle.covers(before) && !bundle.covers(after));
+    assert!(bundle.blinded_keypair(after).is_none());
+    // Same number, another length: a different period.
+    let other_length = TimePeriod::from_parts(60, first.interval_num(), 12 * 3600);
+    assert!(!bundle.covers(other_length));
+    assert_eq!(bundle.coverage_start(), first.range().unwrap().start);
+    assert_eq!(bundle.coverage_end(), last.range().unwrap().end);
+    assert_eq!(
+        bundle.period_at(from()).map(|p| p.period),
+        TimePeriod::new(
+            Duration::from_secs(86_400),
+            from(),
+            Duration::from_secs(12 * 3600)
+        )
+        .ok()
+    );
+    assert!(bundle.period_at(after.range().unwrap().start).is_none());
+}
+
+#[test]
+fn refuses_a_tampered_key_with_its_line() {
+    let bundle = bundle();
+    let text = bundle.encode();
+    let mut lines: Vec<String> = text.lines().map(String::from).collect();
+    // Flip one base64 character in the scalar (first half) of the third period's key (line 5).
+    let num = bundle.periods().nth(2).unwrap().period.interval_num();
+    let flip = |lines: &mut Vec<String>, from_end: usize| {
+        let line = &mut lines[4];
+        let i = line.len() - from_end;
+        let c = if &line[i..=i] == "A" { "B" } else { "A" };
+        line.replace_range(i..=i, c);
+        lines.join("\n") + "\n"
+    };
+    let tampered = flip(&mut lines.clone(), 80);
+    assert_eq!(
+        parse_err(tampered.as_bytes()),
+        format!(
+            "b, line 5: invalid key bundle: the blinded key for time period #{num} does not \
+             match the identity key (tampered?)"
+        )
+    );
+    // A period number changed: its key no longer matches either.
+    let renumbered = text.replacen(&format!("+{num}_"), &format!("+{}_", num + 100), 1);
+    assert!(
+        parse_err(renumbered.as_bytes())
+            .starts_with("b, line 5: invalid key bundle: the blinded key for time period #")
+    );
+    // The second half (nonce prefix, which keys the revision counter) cannot be checked
+    // against the identity: the checksum catches it.
+    let prefix_tampered = flip(&mut lines, 10);
+    assert_eq!(
+        parse_err(prefix_tampered.as_bytes()),
+        "b, line 7: invalid key bundle: the checksum does not match the content: the file was \
+         altered or corrupted"
+    );
+}
+
+#[test]
+fn refuses_truncated_files() {
+    let text = bundle().encode();
+    // Cut in the middle of a key line.
+    let mid = text.find("ks_hs_blind_id").unwrap() + 40;
+    assert_eq!(
+        parse_err(&text.as_bytes()[..mid]),
+        "b, line 3: invalid key bundle: the line is cut short (no newline at its end): the \
+         file is truncated"
+    );
+    // Cut at a line boundary, after two periods.
+    let boundary = text.match_indices('\n').nth(3).unwrap().0 + 1;
+    assert_eq!(
+        parse_err(&text.as_bytes()[..boundary]),
+        "b, line 5: invalid key bundle: the file ends before its `end` line after 2 time \
+         periods: it is truncated"
+    );
+    // The `end` line without its newline.
+    assert_eq!(
+        parse_err(&text.as_bytes()[..text.len() - 1]),
+        "b, line 7: invalid key bundle: the line is cut short (no newline at its end): the \
+         file is truncated"
+    );
+    // A line lost in the middle.
+    let mut lines: Vec<&str> = text.lines().collect();
+    lines.remove(3);
+    let lost = lines.join("\n") + "\n";
+    assert_eq!(
+        parse_err(lost.as_bytes()),
+        "b, line 6: invalid key bundle: the `end` line says 4 time periods but the file holds \
+         3: lines were lost or added"
+    );
+}
+
+#[test]
+fn refuses_bad_content_with_its_line() {
+    let text = bundle().encode().to_string();
+    let lines: Vec<&str> = text.lines().collect();
+    let with_line = |i: usize, new: &str| {
+        let mut l = lines.clone();
+        l[i] = new;
+        l.join("\n") + "\n"
+    };
+    let (slug, _) = lines[2].split_once(' ').unwrap();
+    let num = slug[15..].split('_').next().unwrap();
+    assert_eq!(
+        parse_err(with_line(2, &format!("{slug} not*base64")).as_bytes()),
+        format!(
+            "b, line 3: invalid key bundle: the blinded key of period {num} is not standard base64 \
+             of 64 bytes"
+        )
+    );
+    // 32 bytes instead of 64.
+    assert!(
+        parse_err(with_line(2, &format!("{slug} {}", STANDARD_32)).as_bytes())
+            .ends_with("is not standard base64 of 64 bytes")
+    );
+    // The same period twice.
+    let dup = with_line(3, lines[2]);
+    assert_eq!(
+        parse_err(dup.as_bytes()),
+        format!("b, line 4: invalid key bundle: time period #{num} appears twice")
+    );
+    // Mixed lengths.
+    let (slug4, key4) = lines[3].split_once(' ').unwrap();
+    let hourly = slug4.replace("_1440_", "_60_");
+    assert_eq!(
+        parse_err(with_line(3, &format!("{hourly} {key4}")).as_bytes()),
+        "b, line 4: invalid key bundle: time periods of different lengths (1440 and 60 minutes)"
+    );
+    // A wrong address: every key then mismatches.
+    let other = ServiceKey::from_seed(&[8u8; 32]).address();
+    assert!(
+        parse_err(with_line(1, &format!("address {other}")).as_bytes())
+            .starts_with("b, line 3: invalid key bundle: the blinded key for time period #")
+    );
+    assert_eq!(
+        parse_err(with_line(1, "address nope.onion").as_bytes()),
+        "b, line 2: invalid key bundle: invalid address: expected 56 base32 characters \
+         (optionally followed by .onion), found 4"
+    );
+    // Unknown lines never quote the line (it may hold a secret).
+    assert_eq!(
+        parse_err(with_line(2, "secret-stuff").as_bytes()),
+        "b, line 3: invalid key bundle: expected `ks_hs_blind_id+<period>_<length>_<offset> \
+         <base64 key>` or `end <count>`"
+    );
+    // Content after `end`.
+    let extra = format!("{text}# more\n");
+    assert_eq!(
+        parse_err(extra.as_bytes()),
+        "b, line 8: invalid key bundle: unexpected content after the `end` line"
+    );
+    // No period at all.
+    let head = format!("{}\n{}\n", lines[0], lines[1]);
+    let sum = data_encoding::HEXLOWER.encode(
+        &<tor_llcrypto::d::Sha3_256 as digest::Digest>::digest(head.as_bytes()),
+    );
+    let empty = format!("{head}end 0 {sum}\n");
+    assert_eq!(
+        parse_err(empty.as_bytes()),
+        "b, line 3: invalid key bundle: the bundle holds no time period"
+    );
+}
+
+/// 32 zero bytes in base64.
+const STANDARD_32: &str = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+
+#[test]
+fn refuses_other_versions_and_other_files() {
+    let text = bundle().encode().to_string();
+    let v2 = text.replacen("v1", "v2", 1);
+    assert!(looks_like_bundle(v2.as_bytes()));
+    assert_eq!(
+        parse_err(v2.as_bytes()),
+        "b, line 1: invalid key bundle: unsupported bundle version \"v2\": this onionfront \
+         reads `onionfront-key-bundle v1` (made by another onionfront version?)"
+    );
+    assert_eq!(
+        parse_err(b""),
+        "b, line 1: invalid key bundle: the file is empty"
+    );
+    assert!(!looks_like_bundle(b""));
+    assert!(!looks_like_bundle(b"onionfront-key-bundles v1\n"));
+    assert_eq!(
+        parse_err(&key().ctor_secret_file()),
+        "b, line 1: invalid key bundle: this is an identity key file, not a key bundle (make \
+         one with `onionfront keys provision`)"
+    );
+    assert_eq!(
+        parse_err(b"hello\n"),
+        "b, line 1: invalid key bundle: not a key bundle: the first line must be \
+         `onionfront-key-bundle v1`"
+    );
+}
+
+#[test]
+fn load_refuses_loose_permissions_and_huge_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = bundle().encode();
+    let p = write(dir.path(), "b0644", text.as_bytes(), 0o644);
+    assert_eq!(
+        KeyBundle::load(&p).unwrap_err().to_string(),
+        format!(
+            "key file {0} is accessible by group or others (mode 0644); run `chmod 600 {0}`",
+            p.display()
+        )
+    );
+    assert_eq!(
+        KeyBundle::load_with(&p, PermissionCheck::Permissive)
+            .unwrap()
+            .len(),
+        4
+    );
+    let huge = fs::File::create(dir.path().join("huge")).unwrap();
+    huge.set_len(format::MAX_BUNDLE_FILE + 1).unwrap();
+    let err =
+        KeyBundle::load_with(&dir.path().join("huge"), PermissionCheck::Permissive).unwrap_err();
+    assert!(matches!(err, KeyError::BundleTooLarge { .. }), "{err}");
+}
+
+/// Old code paths that load an identity key say clearly that they were given a bundle, whether
+/// it is small (parsed) or larger than any key file (refused by size).
+#[test]
+fn service_key_refuses_a_bundle_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let small = write(dir.path(), "small", bundle().encode().as_bytes(), 0o600);
+    let year = KeyBundle::provision(
+        &key(),
+        from(),
+        from() + Duration::from_secs(365 * 86_400),
+        1440,
+        12 * 3600,
+    )
+    .unwrap();
+    let large = write(dir.path(), "large", year.encode().as_bytes(), 0o600);
+    assert!(fs::metadata(&large).unwrap().len() > crate::keys::file::MAX_KEY_FILE);
+    for p in [&small, &large] {
+        let err = ServiceKey::load(p).unwrap_err();
+        assert!(matches!(err, KeyError::BundleGiven { .. }), "{err:?}");
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "{} is an onionfront key bundle (blinded keys for a limited range of time \
+                 periods), not an identity key; this needs the identity key itself (C tor's \
+                 hs_ed25519_secret_key or Onionbalance's PEM key)",
+                p.display()
+            )
+        );
+    }
+    assert_eq!(year.len(), 366);
+}
