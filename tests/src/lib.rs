@@ -18,6 +18,7 @@ pub mod keys;
 pub mod network;
 pub mod notify;
 pub mod nspawn;
+pub mod offline_keys;
 pub mod onionfront;
 pub mod package;
 pub mod ports;

@@ -4,17 +4,31 @@
 //! makes it republish (a backend added on SIGHUP) its descriptors win on the HSDirs (its revision
 //! counters are higher) and clients reach the new backend.
 //!
+//! Then, on the same network and main address, issue #11's offline keys: a third frontend whose
+//! folder holds only a key bundle provisioned from the main key for the current time period
+//! alone (no identity secret in any of its files) publishes, and its descriptors win on the
+//! HSDirs over the earlier frontends' (redundant frontends sharing keys stay comparable); clients
+//! reach every backend. `status` warns (the bundle ends within `offline-keys-warn`); at the
+//! time-period rotation the current period is not covered: nothing is published for it and
+//! `status` goes critical; SIGHUP with a renewed bundle publishes again and clients reach the
+//! backends in the new period.
+//!
 //! Run with `cargo test -p onionfront-e2e --test redundant_frontends -- --nocapture`.
 
 #![allow(clippy::expect_used)]
 
 use std::time::{Duration, Instant};
 
+use onionfront_e2e::config::ConfigSpec;
+use onionfront_e2e::offline_keys::{
+    assert_no_identity_secret, key_coverage, periods, provision, status_verdict,
+};
 use onionfront_e2e::reach::{fetched_revision, reach_all};
 use onionfront_e2e::scenario::{
-    Progress, add_backend_and_reload, start_two_of_three, wait_published,
+    Progress, add_backend_and_reload, config_spec, fast_publish_yaml, start_two_of_three,
+    wait_published,
 };
-use onionfront_e2e::status;
+use onionfront_e2e::{Network, status};
 
 #[test]
 fn redundant_frontends_survivor_keeps_service_up() {
@@ -127,4 +141,107 @@ fn redundant_frontends_survivor_keeps_service_up() {
     p.say(format!("b3 reached: {out}"));
     second.stop().expect("stop second");
     p.say("scenario 6 passed");
+
+    offline_keys(&p, &mut net, &main, &spec);
+}
+
+/// Issue #11 on this network (see the module doc). `spec` is the config the other frontends ran.
+fn offline_keys(p: &Progress, net: &mut Network, main: &str, spec: &ConfigSpec) {
+    let bin = onionfront_e2e::onionfront::binary().expect("binary");
+    let identity_key = spec.services[0].key.clone();
+    let dir = net.onionfront_dir_named("onionfront-offline");
+    onionfront_e2e::torrc::mkdir_private(&dir).expect("folder");
+    let bundle = dir.join("main.bundle");
+    // Time to publish and reach before the rotation ends the bundle's only period.
+    net.avoid_time_period_rotation(Duration::from_secs(210), Duration::from_secs(20))
+        .expect("wait");
+    // On "the offline machine": the current period only.
+    let out = provision(&bin, net, &identity_key, &bundle, None, 1).expect("provision");
+    p.say(format!("provisioned: {}", out.trim().replace('\n', " | ")));
+    let mut service = spec.services[0].clone();
+    service.key = bundle.clone();
+    let off = config_spec(
+        vec![service],
+        &(fast_publish_yaml("10m") + "  offline-keys-warn: 1h\n"),
+    );
+    let mut of = net
+        .spawn_onionfront_in(&off, "onionfront-offline")
+        .expect("spawn the offline-keys frontend");
+    let config = of.config_path().to_path_buf();
+    let current_accepted = |st: &serde_json::Value| {
+        let ps = periods(st, main);
+        (ps.len() == 2 && !ps[0].1 && ps[0].3 > 0 && ps[0].2 == ps[0].3 && ps[1].1).then_some(ps)
+    };
+    let ps = of
+        .wait_status_until(
+            "current period published from the bundle, next period without a key",
+            Duration::from_secs(240),
+            current_accepted,
+        )
+        .expect("published from a bundle");
+    p.say(format!("offline frontend publishes: periods {ps:?}"));
+    let files = assert_no_identity_secret(&dir, &identity_key).expect("no identity secret");
+    p.say(format!(
+        "no identity secret in the {files} files of its folder"
+    ));
+    let st = of.status_json().expect("status");
+    assert_eq!(key_coverage(&st, main).as_deref(), Some("ending"));
+    let (code, line) = status_verdict(&bin, &config).expect("status");
+    p.say(format!("status: exit {code}: {line}"));
+    assert_eq!(code, 1, "status warns while the bundle ends soon: {line}");
+    assert!(line.contains("key bundle ends"), "{line}");
+
+    let want: Vec<String> = ["b1", "b2", "b3"].iter().map(|s| s.to_string()).collect();
+    let client = net.fresh_client().expect("fresh client");
+    let out = reach_all(client, main, &want, 6, Duration::from_secs(150))
+        .expect("reached through a descriptor signed with a blinded key from the bundle");
+    p.say(format!("offline keys, before the rotation: {out}"));
+
+    // The rotation: the new current period is not covered.
+    let left = net.secs_to_next_time_period();
+    p.say(format!("waiting {left} s for the time period rotation"));
+    onionfront_e2e::wait::sleep(Duration::from_secs(left + 5)).expect("sleep");
+    of.wait_status_until(
+        "the current period has no key",
+        Duration::from_secs(120),
+        |st| (key_coverage(st, main).as_deref() == Some("not-covered")).then_some(()),
+    )
+    .expect("not covered after the rotation");
+    let st = of.status_json().expect("status");
+    let ps = periods(&st, main);
+    p.say(format!("after the rotation: periods {ps:?}"));
+    assert!(
+        ps.iter().all(|p| p.1 && p.3 == 0),
+        "nothing published: {ps:?}"
+    );
+    let (code, line) = status_verdict(&bin, &config).expect("status");
+    p.say(format!("status: exit {code}: {line}"));
+    assert_eq!(code, 2, "status is critical without a key: {line}");
+    assert!(of.is_running(), "the daemon keeps running without a key");
+
+    // Renewal: a bundle from now on, three periods; SIGHUP.
+    let out = provision(&bin, net, &identity_key, &bundle, None, 3).expect("provision again");
+    p.say(format!("renewed: {}", out.trim().replace('\n', " | ")));
+    of.sighup().expect("SIGHUP");
+    let ps = of
+        .wait_status_until(
+            "both periods published again after the renewal",
+            Duration::from_secs(240),
+            |st| {
+                let ps = periods(st, main);
+                (ps.len() == 2 && ps.iter().all(|p| !p.1 && p.3 > 0 && p.2 == p.3)).then_some(ps)
+            },
+        )
+        .expect("published again");
+    p.say(format!("renewed bundle publishes: periods {ps:?}"));
+    let st = of.status_json().expect("status");
+    assert_eq!(key_coverage(&st, main).as_deref(), Some("covered"));
+    net.avoid_time_period_rotation(Duration::from_secs(60), Duration::from_secs(45))
+        .expect("wait");
+    let client = net.fresh_client().expect("fresh client");
+    let out = reach_all(client, main, &want, 6, Duration::from_secs(300))
+        .expect("reached after the rotation, with the renewed bundle");
+    p.say(format!("offline keys, after the rotation: {out}"));
+    of.stop().expect("stop the offline frontend");
+    p.say("offline keys scenario passed");
 }

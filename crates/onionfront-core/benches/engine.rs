@@ -171,7 +171,7 @@ fn summary(i: &Inputs) {
         black_box(create_desc_sign_key_cert(&p.sign.verifying_key(), &bkp, now()).unwrap());
     });
     let rev = rate(300, || {
-        black_box(main_descriptor::revision_counter(&i.id, &i.period, now()).unwrap());
+        black_box(main_descriptor::revision_counter(&i.keys, &i.period, now()).unwrap());
     });
     let arti = rate(100, || {
         black_box(arti_encode(i, &p, 20));
@@ -268,7 +268,7 @@ fn benches(c: &mut Criterion, i: &Inputs) {
         b.iter(|| create_desc_sign_key_cert(&sign.verifying_key(), black_box(&bkp), now()).unwrap())
     });
     g.bench_function("split/revision_counter", |b| {
-        b.iter(|| main_descriptor::revision_counter(&i.id, black_box(&i.period), now()).unwrap())
+        b.iter(|| main_descriptor::revision_counter(&i.keys, black_box(&i.period), now()).unwrap())
     });
     let prepared = prepare(i);
     let arti20 = arti_encode(i, &prepared, 20);

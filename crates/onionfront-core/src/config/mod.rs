@@ -31,9 +31,11 @@ pub use error::{ConfigError, Diagnostic, Position, Problem};
 pub use load::{MAX_CONFIG_BYTES, load, parse};
 pub use model::*;
 pub use sections::log_filter;
-pub use with_keys::{LoadedConfig, load_with_keys, parse_with_keys};
+pub use with_keys::{LoadedConfig, load_with_keys, parse_with_keys, parse_with_keys_at};
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_bundle;
 #[cfg(test)]
 mod tests_typos;

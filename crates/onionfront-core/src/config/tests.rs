@@ -588,9 +588,9 @@ fn keys_of_both_formats_in_one_config() {
     let loaded = load_with_keys(&path).unwrap();
     assert_eq!(loaded.keys.len(), 2);
     assert_eq!(loaded.keys[0].address(), pem_key.address());
-    assert_eq!(loaded.keys[0].format(), crate::keys::KeyFormat::Pem);
+    assert_eq!(loaded.keys[0].format(), Some(crate::keys::KeyFormat::Pem));
     assert_eq!(loaded.keys[1].address(), ctor_key.address());
-    assert_eq!(loaded.keys[1].format(), crate::keys::KeyFormat::CTor);
+    assert_eq!(loaded.keys[1].format(), Some(crate::keys::KeyFormat::CTor));
     assert_eq!(loaded.services().count(), 2);
 }
 

@@ -17,6 +17,7 @@ pub mod bundle;
 pub mod ctor;
 mod error;
 pub mod file;
+mod loaded;
 mod pem;
 pub mod signing;
 
@@ -36,6 +37,7 @@ use crate::address::OnionAddress;
 pub use bundle::{BundleContentError, BundlePeriod, KeyBundle, looks_like_bundle};
 pub use error::KeyError;
 pub use file::PermissionCheck;
+pub use loaded::LoadedKey;
 pub use signing::{BlindedKeys, NotCovered, SigningKeys};
 
 /// Where a [`ServiceKey`] came from.

@@ -1,7 +1,12 @@
 //! `onionfront check`: load the config and its keys exactly as the daemon would, and either list
 //! the services (exit 0) or print every problem to stderr (exit 1).
+//!
+//! With a key bundle (offline keys) it prints the covered range, and a warning line when less
+//! than `publish.offline-keys-warn` of it is left (still exit 0: the daemon would run; a bundle
+//! that has ended is a problem, exit 1).
 
 use std::fmt::Write as _;
+use std::time::{Duration, SystemTime};
 
 use onionfront_core::config::{self, LoadedConfig};
 
@@ -10,7 +15,11 @@ use crate::cli::{self, CheckArgs};
 /// Outcome of a check: `Ok` with the report for stdout, or `Err` with the problems for stderr.
 pub fn check(args: &CheckArgs) -> Result<String, String> {
     match config::load_with_keys(&args.config) {
-        Ok(loaded) => Ok(report(&args.config.display().to_string(), &loaded)),
+        Ok(loaded) => Ok(report(
+            &args.config.display().to_string(),
+            &loaded,
+            SystemTime::now(),
+        )),
         Err(e) => {
             let n = e.diagnostics().len();
             let mut msg = e.to_string();
@@ -25,13 +34,16 @@ pub fn check(args: &CheckArgs) -> Result<String, String> {
     }
 }
 
-fn report(file: &str, loaded: &LoadedConfig) -> String {
+fn report(file: &str, loaded: &LoadedConfig, now: SystemTime) -> String {
     let c = &loaded.config;
     let mut out = String::new();
     let _ = writeln!(out, "{file}: OK");
     for (i, (service, key)) in loaded.services().enumerate() {
         let _ = writeln!(out, "service {}: {}", i + 1, key.address());
-        let _ = writeln!(out, "  key: {} ({})", service.key.display(), key.format());
+        let _ = writeln!(out, "  key: {} ({key})", service.key.display());
+        if let Some(bundle) = key.bundle() {
+            coverage(&mut out, bundle, now, c.publish.offline_keys_warn);
+        }
         let _ = writeln!(out, "  backends ({}):", service.instances.len());
         for inst in &service.instances {
             match &inst.name {
@@ -87,4 +99,31 @@ fn report(file: &str, loaded: &LoadedConfig) -> String {
         let _ = writeln!(out, "metrics: {}", m.listen);
     }
     out
+}
+
+/// The range a key bundle covers, and a warning when less than `warn` is left.
+fn coverage(
+    out: &mut String,
+    bundle: &onionfront_core::keys::KeyBundle,
+    now: SystemTime,
+    warn: Duration,
+) {
+    let end = bundle.coverage_end();
+    let left = end.duration_since(now).unwrap_or_default();
+    // Whole minutes: seconds would be noise next to days.
+    let left_text = humantime::format_duration(Duration::from_secs(left.as_secs() / 60 * 60));
+    let _ = writeln!(
+        out,
+        "  covers: {} to {} (UTC), {left_text} left",
+        humantime::format_rfc3339_seconds(bundle.coverage_start()),
+        humantime::format_rfc3339_seconds(end),
+    );
+    if left < warn {
+        let _ = writeln!(
+            out,
+            "  warning: the key bundle ends in less than publish.offline-keys-warn ({}): \
+             provision a new one and reload (docs/offline-keys.md)",
+            humantime::format_duration(warn)
+        );
+    }
 }

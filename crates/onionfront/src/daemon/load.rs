@@ -9,7 +9,7 @@ use anyhow::{Result, anyhow};
 use onionfront_core::config::{Config, LoadedConfig, load_with_keys};
 use onionfront_publish::{BackendSpec, SchedulerSpec, ServiceSpec};
 use tor_llcrypto::pk::curve25519;
-use tracing::warn;
+use tracing::{info, warn};
 
 /// A loaded configuration: the validated config and the scheduler spec made from it.
 pub struct Loaded {
@@ -31,7 +31,7 @@ fn to_spec(loaded: LoadedConfig) -> Result<Loaded> {
         .map(|(svc, key)| {
             Ok(ServiceSpec {
                 address: key.address(),
-                keys: onionfront_core::keys::SigningKeys::Identity(key.shared_keypair()),
+                keys: key.signing_keys(),
                 backends: svc
                     .instances
                     .iter()
@@ -61,6 +61,56 @@ fn to_spec(loaded: LoadedConfig) -> Result<Loaded> {
         config: loaded.config,
         spec,
     })
+}
+
+/// Load `path` for a reload of `current`: as [`load`], and a key bundle must stay with its
+/// service. When the `key:` file of a running service now holds a key (or bundle) for another
+/// address and either is a bundle, the reload is refused: a renewed bundle for the wrong
+/// service would otherwise silently stop one service and start another (to move a service to
+/// another address, point `key:` at a new file).
+pub fn load_for_reload(path: &Path, current: &Loaded) -> Result<Loaded> {
+    let new = load(path)?;
+    for (i, (svc, spec)) in new
+        .config
+        .services
+        .iter()
+        .zip(&new.spec.services)
+        .enumerate()
+    {
+        let old = current
+            .config
+            .services
+            .iter()
+            .zip(&current.spec.services)
+            .find(|(o, _)| o.key == svc.key);
+        if let Some((_, old_spec)) = old
+            && old_spec.address != spec.address
+            && (!old_spec.keys.is_identity() || !spec.keys.is_identity())
+        {
+            return Err(anyhow!(
+                "{}: services[{i}].key: {} now holds keys for {}, but the running service is {}: \
+                 a renewed key bundle must be for the same address",
+                path.display(),
+                svc.key.display(),
+                spec.address,
+                old_spec.address
+            ));
+        }
+    }
+    Ok(new)
+}
+
+/// Log, per service, what signs its descriptors (and how long a key bundle lasts).
+pub fn log_keys(spec: &SchedulerSpec) {
+    for s in &spec.services {
+        match s.keys.coverage_end() {
+            None => info!(service = %s.address, backends = s.backends.len(),
+                "loaded service (identity key)"),
+            Some(end) => info!(service = %s.address, backends = s.backends.len(),
+                covered_until = %humantime::format_rfc3339_seconds(end),
+                "loaded service (key bundle: offline keys)"),
+        }
+    }
 }
 
 /// Settings that only take effect on restart: say so when a reload changes them.
@@ -95,4 +145,71 @@ fn backend_spec(
         spec.log_label = format!("{} ({})", spec.log_label, instance.address);
     }
     spec
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use std::time::{Duration, SystemTime};
+
+    use onionfront_core::keys::{KeyBundle, ServiceKey};
+
+    use super::*;
+
+    const DAY: Duration = Duration::from_secs(86_400);
+
+    fn write_bundle(path: &Path, seed: u8) -> onionfront_core::OnionAddress {
+        let key = ServiceKey::from_seed(&[seed; 32]);
+        let now = SystemTime::now();
+        let b = KeyBundle::provision(&key, now, now + 3 * DAY, 1440, 12 * 3600).unwrap();
+        let _ = std::fs::remove_file(path);
+        b.write_new(path).unwrap();
+        key.address()
+    }
+
+    #[test]
+    fn a_reload_keeps_a_bundle_with_its_service() {
+        let dir = tempfile::tempdir().unwrap();
+        let bundle = dir.path().join("main.bundle");
+        let first = write_bundle(&bundle, 31);
+        let backend = ServiceKey::from_seed(&[39; 32]).address();
+        let config = dir.path().join("config.yaml");
+        std::fs::write(
+            &config,
+            format!("services:\n  - key: main.bundle\n    instances: [{{address: {backend}}}]\n"),
+        )
+        .unwrap();
+        let current = load(&config).unwrap();
+        assert_eq!(current.spec.services[0].address, first);
+        assert!(!current.spec.services[0].keys.is_identity());
+
+        // A renewed bundle for the same address: accepted.
+        write_bundle(&bundle, 31);
+        let renewed = load_for_reload(&config, &current).unwrap();
+        assert_eq!(renewed.spec.services[0].address, first);
+
+        // A bundle of another service in its place: refused, naming both addresses.
+        let other = write_bundle(&bundle, 32);
+        let e = load_for_reload(&config, &current)
+            .err()
+            .expect("refused")
+            .to_string();
+        assert!(
+            e.contains(&format!(
+                "services[0].key: {} now holds keys for {other}, but the running service is \
+                 {first}: a renewed key bundle must be for the same address",
+                bundle.display()
+            )),
+            "{e}"
+        );
+
+        // A truncated bundle: refused by the loader, naming the file.
+        let text = std::fs::read(&bundle).unwrap();
+        std::fs::write(&bundle, &text[..text.len() / 2]).unwrap();
+        let e = load_for_reload(&config, &current)
+            .err()
+            .expect("refused")
+            .to_string();
+        assert!(e.contains(&bundle.display().to_string()), "{e}");
+    }
 }

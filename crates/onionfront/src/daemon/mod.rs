@@ -45,9 +45,7 @@ pub async fn run(args: RunArgs) -> Result<()> {
     )?;
     info!(config = %config_path.display(), services = loaded.spec.services.len(),
         version = env!("CARGO_PKG_VERSION"), "onionfront starting");
-    for s in &loaded.spec.services {
-        info!(service = %s.address, backends = s.backends.len(), "loaded service");
-    }
+    load::log_keys(&loaded.spec);
 
     let source = StatusSource::default();
     let started = SystemTime::now();
@@ -132,9 +130,10 @@ pub async fn run(args: RunArgs) -> Result<()> {
             _ = sighup.recv() => {
                 info!("SIGHUP: reloading configuration");
                 notify::notify("RELOADING=1\nSTATUS=reloading the configuration");
-                let refused = match load::load(&config_path) {
+                let refused = match load::load_for_reload(&config_path, &current) {
                     Ok(new) => {
                         load::warn_restart_only_changes(&current.config, &new.config);
+                        load::log_keys(&new.spec);
                         match handle.reload(new.spec.clone()).await {
                             Ok(summary) => {
                                 info!(added = summary.added.len(), removed = summary.removed.len(),

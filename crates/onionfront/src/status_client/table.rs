@@ -1,5 +1,5 @@
 //! The table `onionfront status` prints for people (the default `--format table`): the daemon
-//! line, then per service its state, its backends and, per time period, the HSDir uploads that
+//! line, then per service its state (and a key bundle's coverage), its backends and, per time period, the HSDir uploads that
 //! are not accepted.
 
 use std::fmt::Write as _;
@@ -30,6 +30,9 @@ pub fn render(report: &StatusReport) -> String {
             s.instances.len()
         );
         let _ = writeln!(out, "  {}", s.message);
+        if let Some(end) = &s.key_coverage_end {
+            let _ = writeln!(out, "  keys: bundle until {end} ({})", s.key_coverage);
+        }
         let _ = writeln!(
             out,
             "  {:<28} {:<8} {:<21} {:>10} {:>9}  REASON",

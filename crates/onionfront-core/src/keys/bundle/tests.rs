@@ -144,6 +144,7 @@ fn descriptor_inputs_equal_those_of_the_identity() {
     let key = key();
     let bundle = bundle();
     let address = key.address();
+    let identity = crate::keys::SigningKeys::Identity(key.shared_keypair());
     for p in bundle.periods() {
         let params = PeriodParams {
             time_period: p.period,
@@ -154,11 +155,11 @@ fn descriptor_inputs_equal_those_of_the_identity() {
         let bundle_id = tor_hscrypto::pk::HsBlindIdKey::from(&from_bundle).id();
         assert_eq!(
             Some(bundle_id),
-            main_descriptor::blinded_id(key.keypair(), &params)
+            main_descriptor::blinded_id(&identity, &params)
         );
         // Revision counter, at several offsets into the SRV run.
         let now = params.srv_start + Duration::from_secs(3600);
-        let expected = main_descriptor::revision_counter(key.keypair(), &params, now).unwrap();
+        let expected = main_descriptor::revision_counter(&identity, &params, now).unwrap();
         assert_eq!(
             revision::revision_at_offset(&revision::ope_key(&from_bundle), 3600),
             expected
