@@ -120,15 +120,19 @@ pub struct FakeNetwork {
 }
 
 /// 2026-11-22 00:00:00 UTC: a fixed start so tests are reproducible.
-const START: Duration = Duration::from_secs(1_795_305_600);
+pub const START: Duration = Duration::from_secs(1_795_305_600);
 
 impl FakeNetwork {
     /// A network of `relays` HSDirs with time periods of `period_minutes`, clock starting at a
     /// fixed date. Call inside a tokio runtime (with paused time for fast tests).
     pub fn new(relays: u64, period_minutes: u32) -> Arc<Self> {
+        Self::new_at(relays, period_minutes, SystemTime::UNIX_EPOCH + START)
+    }
+
+    /// [`Self::new`], with the clock starting at `start_wall`.
+    pub fn new_at(relays: u64, period_minutes: u32, start_wall: SystemTime) -> Arc<Self> {
         let relays: Vec<HsDirId> = (0..relays).map(|i| relay_id(1000 + i)).collect();
         let behaviours = relays.iter().map(|r| (*r, Behaviour::Normal)).collect();
-        let start_wall = SystemTime::UNIX_EPOCH + START;
         let (events, _) = broadcast::channel(64);
         Arc::new(FakeNetwork {
             inner: Mutex::new(Inner {
