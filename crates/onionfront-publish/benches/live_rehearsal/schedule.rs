@@ -133,14 +133,17 @@ impl Plan {
     }
 
     /// The CI version: 14 hours from 23:00 UTC (the 00:00 SRV change after 1 hour, the 12:00
-    /// rotation after 13), 300 HSDirs, the same services, churn and backend behaviour, no
-    /// injected faults.
+    /// rotation after 13), 300 HSDirs with the same 2 % hourly churn, 1 service x 5 backends
+    /// with the same behaviour (republications, deaths, restarts), no injected faults.
     pub fn short() -> Self {
         Plan {
             hours: 14,
             start_hour: 23,
             relays: 300,
             churn_per_hour: 6,
+            services: 1,
+            backends: 5,
+            death_one_in: 40,
             hsdir_faults: Vec::new(),
             late_consensus_hour: None,
             clock_step: None,

@@ -366,12 +366,7 @@ pub async fn run(plan: &Plan, mut on_hour: impl FnMut(&HourReport)) -> Result<Su
 }
 
 /// `count` HSDirs responsible for some service's current period, picked with `seed`.
-fn pick_responsible(
-    net: &FakeNetwork,
-    world: &World,
-    count: usize,
-    seed: u64,
-) -> Vec<HsDirId> {
+fn pick_responsible(net: &FakeNetwork, world: &World, count: usize, seed: u64) -> Vec<HsDirId> {
     let dir = net.snapshot();
     let period = dir.current_period();
     let mut all: Vec<HsDirId> = Vec::new();
