@@ -1,7 +1,7 @@
 //! The live rehearsal: three simulated days at the live Tor network's parameters (issue #14).
 //!
 //! Run: `cargo bench -p onionfront-publish --features testing --bench live_rehearsal`
-//! (`-- --short` runs the 14-hour CI plan instead). It runs the real scheduler on the fake
+//! (`-- --short` runs the 14-hour CI plan instead, `-- --dos` the denial-of-service phase alone). It runs the real scheduler on the fake
 //! network with Arti's consensuses (paused tokio time), prints one line per simulated hour and
 //! a last line with the run's figures. What it checks and how each figure is defined:
 //! `checks.rs`; the plan and its faults: `schedule.rs`; the world: `sim.rs`; the consensuses:
@@ -17,8 +17,14 @@ use std::time::Instant;
 use schedule::Plan;
 
 fn main() {
-    let short = std::env::args().any(|a| a == "--short");
-    let plan = if short { Plan::short() } else { Plan::live() };
+    let args: Vec<String> = std::env::args().collect();
+    let plan = if args.iter().any(|a| a == "--short") {
+        Plan::short()
+    } else if args.iter().any(|a| a == "--dos") {
+        Plan::dos()
+    } else {
+        Plan::live()
+    };
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .start_paused(true)

@@ -152,4 +152,15 @@ impl Plan {
             ..Plan::live()
         }
     }
+
+    /// The denial-of-service phase alone (`-- --dos`): 4 hours from 00:00 UTC, the phase from
+    /// minute 63, at the CI plan's size; a quick way to measure dos-current.
+    pub fn dos() -> Self {
+        Plan {
+            hours: 4,
+            start_hour: 0,
+            dos_minute: Some(63),
+            ..Plan::short()
+        }
+    }
 }
