@@ -155,7 +155,8 @@ pub struct CheckedService<'a> {
 impl Checker {
     /// Sample every (service, period, HSDir) at `minute`. `faulted` are HSDirs misbehaving by
     /// plan; `near_boundary` says whether the minute is within 15 min of 00:00 or 12:00; `dos`
-    /// is the DoS backend's intro points (ever and now) while the phase runs.
+    /// is, while the phase runs, the attacked backend's service and that backend's intro points
+    /// (ever and now).
     pub fn sample(
         &mut self,
         net: &FakeNetwork,

@@ -162,7 +162,10 @@ impl World {
                 }
                 continue;
             }
-            if minute % 60 == 30 && self.rng.one_in(plan.death_one_in) {
+            // The backend under attack (service 0's first) stays up: the DoS figure measures
+            // its intro points' churn, not a death.
+            let attacked = plan.dos_minute.is_some() && i == self.service_backends[0][0];
+            if minute % 60 == 30 && self.rng.one_in(plan.death_one_in) && !attacked {
                 let hours = self.rng.range(1, 5);
                 self.backends[i].dead_until = Some(minute + hours * 60);
                 self.net.set_backend_alive(address, false);
@@ -335,7 +338,7 @@ pub async fn run(plan: &Plan, mut on_hour: impl FnMut(&HourReport)) -> Result<Su
             let near = [0u64, 720]
                 .iter()
                 .any(|b| utc_minute.abs_diff(*b) <= 15 || utc_minute + 15 >= 1440 && *b == 0);
-            let dos = in_dos.then(|| (world.backends[dos_backend].address, &dos_ever, &dos_now));
+            let dos = in_dos.then(|| (services[0].address, &dos_ever, &dos_now));
             checker.sample(&net, &services, &faulted, minute, near, dos);
         }
         for u in net.take_uploads() {
