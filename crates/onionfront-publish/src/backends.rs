@@ -4,7 +4,8 @@
 //!
 //! A backend shared by several services has one [`BackendState`] (it is fetched once). The
 //! rules, in prose:
-//! - a fetch round that succeeds schedules the next one `fetch-interval` later; one that fails
+//! - a fetch round that succeeds schedules the next one as `rules.rs` rule 5 says
+//!   (`fetch-interval` later, sooner while the backend's intro points churn); one that fails
 //!   is retried with backoff from 15 s, never later than `fetch-interval`;
 //! - a fetch is *news* (worth a publication check) when it is the backend's first, or when it
 //!   brought a new or advanced descriptor; an unchanged descriptor or another failure is not
@@ -23,6 +24,7 @@ use tracing::{debug, info, warn};
 
 use crate::backoff::Backoff;
 use crate::fetch::{FetchOutcome, KnownText, backend_blind_id};
+use crate::rules::fetch_delay_after_success;
 use crate::spec::BackendSpec;
 
 /// First retry after a failed fetch round of a backend.
@@ -49,6 +51,8 @@ pub(crate) struct BackendState {
     pub(crate) last_received: Option<SystemTime>,
     /// When the intro point set last changed.
     pub(crate) intro_set_modified: Option<SystemTime>,
+    /// When the intro point set last changed from a previous one (rule 5's churn).
+    intro_churned_at: Option<Instant>,
     /// The last descriptor text accepted (so the same text is not validated again).
     pub(crate) last_text: Option<Arc<KnownText>>,
     /// Its blinded id in the period last fetched for (period number, length, id).
@@ -68,6 +72,7 @@ impl BackendState {
             last_fetch: None,
             last_received: None,
             intro_set_modified: None,
+            intro_churned_at: None,
             last_text: None,
             blind_id: None,
         }
@@ -99,7 +104,7 @@ impl BackendState {
     pub(crate) fn schedule_next(&mut self, success: bool, interval: Duration, now: Instant) {
         if success {
             self.retry = None;
-            self.next_fetch = now + interval;
+            self.next_fetch = now + fetch_delay_after_success(interval, self.intro_churned_at, now);
         } else {
             let backoff = self
                 .retry
@@ -122,6 +127,7 @@ impl BackendState {
         let first_completion = !self.fetched_once;
         self.fetched_once = true;
         let label = self.backend.label().to_string();
+        let had_intro_points = self.tracker.latest().is_some();
         let result = outcome.result.and_then(|(known, hsdir)| {
             let revision = known.desc.revision;
             let n = known.desc.intro_points.len();
@@ -132,6 +138,9 @@ impl BackendState {
         let ok = match result {
             Ok((obs, changed, revision, n, hsdir)) => {
                 news |= obs != Observation::Unchanged;
+                if changed && had_intro_points {
+                    self.intro_churned_at = Some(now);
+                }
                 match obs {
                     Observation::Unchanged => {
                         debug!(backend = %label, revision, "backend descriptor unchanged")

@@ -65,6 +65,17 @@
 //! for backend descriptors) → `publishing` (uploads started, no HSDir accepted yet) →
 //! `published` (every period accepted by at least one HSDir); `no-live-backend` whenever rule 1.3
 //! holds, whether or not a descriptor is kept on the HSDirs.
+//!
+//! ## 5. When to fetch a backend again ([`fetch_delay_after_success`])
+//!
+//! After a successful fetch, the next one is `fetch-interval` later; but while a backend's intro
+//! point set changed less than [`CHURN_WINDOW`] ago (not counting its first descriptor), it is
+//! fetched every quarter of `fetch-interval` (at least [`CHURN_FETCH_FLOOR`]). A backend under
+//! attack replaces its intro points every few minutes (C tor retires one after its
+//! introduction budget): fetched every 2 minutes, the main descriptor would list its retired
+//! intro points a fifth of the time; fetched every 30 s, a twentieth (the live rehearsal
+//! measures it). The extra fetches stop half an hour after the churn does.
+//!
 
 use std::fmt;
 use std::time::Duration;
@@ -79,6 +90,26 @@ pub(crate) const MIN_REPUBLISH_GAP: Duration = Duration::from_secs(5);
 /// After the first consensus, how long a service's first publication waits for every backend's
 /// first fetch and first health verdict before publishing with what it has.
 pub(crate) const STARTUP_GRACE: Duration = Duration::from_secs(90);
+
+/// Rule 5: how long a backend's intro point set counts as churning after it last changed.
+pub(crate) const CHURN_WINDOW: Duration = Duration::from_secs(30 * 60);
+/// Rule 5: the shortest delay between two fetches of a churning backend.
+pub(crate) const CHURN_FETCH_FLOOR: Duration = Duration::from_secs(15);
+
+/// Rule 5: the delay before the next fetch of a backend after a successful one, given when its
+/// intro point set last changed (`churned_at`, its first descriptor not counting).
+pub(crate) fn fetch_delay_after_success(
+    fetch_interval: Duration,
+    churned_at: Option<Instant>,
+    now: Instant,
+) -> Duration {
+    match churned_at {
+        Some(at) if now.duration_since(at) < CHURN_WINDOW => (fetch_interval / 4)
+            .max(CHURN_FETCH_FLOOR)
+            .min(fetch_interval),
+        _ => fetch_interval,
+    }
+}
 
 /// Why a period's descriptor is (re)published. `Display` goes to logs and to status
 /// (`lastReason`), so its wording is part of the status format.
@@ -527,6 +558,30 @@ mod tests {
         assert!(!timer_wants_check(false, Some(t + STARTUP_GRACE), t));
         assert!(timer_wants_check(false, Some(t), t));
         assert!(timer_wants_check(true, None, t));
+    }
+
+    #[test]
+    fn rule_5_a_churning_backend_is_fetched_four_times_as_often() {
+        let t = Instant::now();
+        let two_min = Duration::from_secs(120);
+        assert_eq!(fetch_delay_after_success(two_min, None, t), two_min);
+        let soon = t + Duration::from_secs(60);
+        assert_eq!(
+            fetch_delay_after_success(two_min, Some(t), soon),
+            Duration::from_secs(30)
+        );
+        assert_eq!(
+            fetch_delay_after_success(two_min, Some(t), t + CHURN_WINDOW),
+            two_min
+        );
+        // Never below the floor, never above the interval.
+        let short = Duration::from_secs(20);
+        assert_eq!(
+            fetch_delay_after_success(short, Some(t), soon),
+            CHURN_FETCH_FLOOR
+        );
+        let tiny = Duration::from_secs(5);
+        assert_eq!(fetch_delay_after_success(tiny, Some(t), soon), tiny);
     }
 
     #[test]

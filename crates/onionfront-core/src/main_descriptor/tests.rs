@@ -377,3 +377,66 @@ fn validates_as_a_backend_too() {
     assert_eq!(v.revision, built.revision);
     assert_eq!(v.intro_points.len(), 4);
 }
+
+/// Issue #14, the largest descriptor the live network sees: 20 intro points with IPv4 and IPv6
+/// link specifiers, C tor's padding, restricted discovery for 100 clients. It stays under the
+/// consensus' default limit (50 000 bytes), its size is the predicted one, and a client parses
+/// it back with its key (the 100 clients take 112 `auth-client` lines). With 400 clients the
+/// same intro points would not fit: the build refuses, naming the size and the limit.
+#[test]
+fn largest_descriptor_20_ipv6_intro_points_and_100_clients_fits() {
+    let id = fake_identity(14);
+    let period = test_period(t0());
+    let ipts: Vec<IntroPointDesc> = (1..=20).map(|i| fake_intro_point_ipv6(i, i)).collect();
+    let keys: Vec<_> = (0..100).map(fake_client_key).collect();
+    let clients: Vec<_> = keys.iter().map(|(_, p)| *p).collect();
+    let mut req = request(&id, &period, &ipts);
+    req.auth_clients = &clients;
+    let built = build_main_descriptor(&req).unwrap();
+    assert_eq!(built.intro_points, 20);
+    assert!(built.size < DEFAULT_MAX_SIZE, "{} bytes", built.size);
+    let fc = req.flow_control.as_ref().map(|(p, n)| (p.clone(), n.get()));
+    assert_eq!(
+        size::descriptor_len(&ipts, fc.as_ref(), 100, 180, built.revision),
+        built.size
+    );
+
+    let (secret, public) = keys[57].clone();
+    let keypair = HsClientDescEncKeypair::new(
+        HsClientDescEncKey::from(public),
+        HsClientDescEncSecretKey::from(secret),
+    );
+    let desc = client_parse(&built.text, &id, &period, Some(&keypair)).unwrap();
+    assert_eq!(sid_set(desc.intro_points()), sid_set(&ipts));
+    for ipt in desc.intro_points() {
+        let orig = ipts
+            .iter()
+            .find(|o| o.ipt_sid_key() == ipt.ipt_sid_key())
+            .unwrap();
+        assert_eq!(orig.link_specifiers(), ipt.link_specifiers());
+        assert_eq!(
+            ipt.link_specifiers().len(),
+            4,
+            "IPv4, IPv6, RSA and ed25519"
+        );
+    }
+    let middle = middle_plaintext(&built.text, &id, &period, built.revision);
+    assert_eq!(
+        String::from_utf8_lossy(&middle)
+            .matches("\nauth-client ")
+            .count(),
+        112
+    );
+
+    let many: Vec<_> = (0..400).map(|i| fake_client_key(i).1).collect();
+    req.auth_clients = &many;
+    let err = build_main_descriptor(&req).unwrap_err();
+    let BuildError::TooLarge { size, limit } = err.clone() else {
+        panic!("{err:?}")
+    };
+    assert_eq!(limit, DEFAULT_MAX_SIZE);
+    assert_eq!(
+        err.to_string(),
+        format!("descriptor is {size} bytes, over the limit of 50000 bytes")
+    );
+}

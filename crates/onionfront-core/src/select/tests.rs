@@ -406,3 +406,57 @@ proptest! {
         prop_assert!(sel.intro_point_count() <= (usize::from(per_instance) * with_ipts).min(total).min(cap));
     }
 }
+
+/// Issue #14: with restricted discovery for 400 clients, 20 intro points with IPv6 link
+/// specifiers do not fit in 50 000 bytes: the selection drops intro points (keeping one per
+/// backend at least, spread over more descriptors if the layout allows) so that what it selects
+/// builds under the limit; with 100 clients all 20 fit.
+#[test]
+fn restricted_discovery_clients_take_room_from_intro_points() {
+    let input: Vec<BackendIntros> = (0..10u64)
+        .map(|i| BackendIntros {
+            address: fake_address(3000 + i),
+            intro_points: (0..3)
+                .map(|j| fake_intro_point_ipv6(i * 10 + j, i * 10 + j))
+                .collect(),
+        })
+        .collect();
+    let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_750_000_000);
+    let id = fake_identity(1);
+    let period = test_period(now);
+    for (n_clients, all_fit) in [(100usize, true), (400, false)] {
+        let clients: Vec<_> = (0..n_clients as u64)
+            .map(|i| fake_client_key(i).1)
+            .collect();
+        let limits = SelectionLimits {
+            auth_clients: n_clients,
+            ..Default::default()
+        };
+        let p = params(2, 1);
+        let sel = select_intro_points_within(&p, &input, &limits);
+        check_invariants(&sel, &input, &p, &limits);
+        assert_eq!(
+            sel.intro_point_count() == 20,
+            all_fit,
+            "{n_clients} clients"
+        );
+        assert!(sel.left_out.is_empty() || !all_fit);
+        for d in &sel.descriptors {
+            let built = crate::main_descriptor::build_main_descriptor(
+                &crate::main_descriptor::BuildRequest {
+                    identity: &id,
+                    period: &period,
+                    intro_points: d,
+                    flow_control: None,
+                    auth_clients: &clients,
+                    lifetime_minutes: 180,
+                    max_size: limits.max_size,
+                    min_revision: None,
+                    now,
+                },
+            )
+            .unwrap();
+            assert!(built.size <= limits.max_size);
+        }
+    }
+}
