@@ -385,12 +385,13 @@ fn validates_as_a_backend_too() {
 /// same intro points would not fit: the build refuses, naming the size and the limit.
 #[test]
 fn largest_descriptor_20_ipv6_intro_points_and_100_clients_fits() {
-    let id = fake_identity(14);
+    let id = Arc::new(fake_identity(14));
+    let signing = SigningKeys::Identity(Arc::clone(&id));
     let period = test_period(t0());
     let ipts: Vec<IntroPointDesc> = (1..=20).map(|i| fake_intro_point_ipv6(i, i)).collect();
     let keys: Vec<_> = (0..100).map(fake_client_key).collect();
     let clients: Vec<_> = keys.iter().map(|(_, p)| *p).collect();
-    let mut req = request(&id, &period, &ipts);
+    let mut req = request(&signing, &period, &ipts);
     req.auth_clients = &clients;
     let built = build_main_descriptor(&req).unwrap();
     assert_eq!(built.intro_points, 20);

@@ -422,7 +422,7 @@ fn restricted_discovery_clients_take_room_from_intro_points() {
         })
         .collect();
     let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_750_000_000);
-    let id = fake_identity(1);
+    let id = crate::keys::SigningKeys::Identity(std::sync::Arc::new(fake_identity(1)));
     let period = test_period(now);
     for (n_clients, all_fit) in [(100usize, true), (400, false)] {
         let clients: Vec<_> = (0..n_clients as u64)
@@ -444,7 +444,7 @@ fn restricted_discovery_clients_take_room_from_intro_points() {
         for d in &sel.descriptors {
             let built = crate::main_descriptor::build_main_descriptor(
                 &crate::main_descriptor::BuildRequest {
-                    identity: &id,
+                    keys: &id,
                     period: &period,
                     intro_points: d,
                     flow_control: None,

@@ -230,7 +230,7 @@ impl Checker {
             self.dos_minutes.1 += u64::from(dos_ok);
         }
         // Forget texts not seen for an hour (the fake drops them after their lifetime).
-        if minute % 60 == 0 {
+        if minute.is_multiple_of(60) {
             self.cache.retain(|_, (_, _, seen)| minute < *seen + 60);
         }
     }

@@ -118,7 +118,7 @@ impl World {
         let identity = Arc::clone(&self.identities[s]);
         ServiceSpec {
             address: testing::address_of(&identity),
-            identity,
+            keys: onionfront_core::keys::SigningKeys::Identity(identity),
             backends: self.service_backends[s]
                 .iter()
                 .enumerate()
