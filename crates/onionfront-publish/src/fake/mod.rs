@@ -1,25 +1,33 @@
 //! A fake Tor network for scheduler tests and benchmarks: HSDirs with C tor's storage rule
 //! (a descriptor replaces the stored one only with a higher revision counter), backends that
 //! publish real signed descriptors, injectable faults, and a clock that follows tokio's (paused)
-//! time so hours pass in milliseconds.
+//! time so hours pass in milliseconds. Its consensus is [`FakeDirectory`] (`directory.rs`).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
 
-use digest::Digest;
 use futures::StreamExt;
 use futures::stream::BoxStream;
 use onionfront_core::OnionAddress;
-use onionfront_core::period::PeriodParams;
 use onionfront_core::testing;
 use tokio::sync::broadcast;
 use tor_hscrypto::pk::{HsBlindId, HsIdKeypair};
-use tor_hscrypto::time::TimePeriod;
-use tor_llcrypto::d::Sha3_256;
 use tor_netdoc::doc::hsdesc::IntroPointDesc;
+use tor_protover::Protocols;
 
-use crate::network::{Directory, HsDirId, NetError, Network};
+use crate::network::{DEFAULT_CC_SENDME_INC, Directory, HsDirId, NetError, Network};
+
+mod directory;
+
+pub use directory::FakeDirectory;
+
+/// The fake consensus' descriptor size limit (`HSV3MaxDescriptorSize`'s default).
+pub const FAKE_MAX_DESCRIPTOR_SIZE: usize = 50_000;
+
+/// How much a bounded reader takes in past the limit before it stops: tor-dirclient reads in
+/// 1 KiB windows and fails once it has more than `max_len` bytes.
+const READ_WINDOW: usize = 1024;
 
 /// How an HSDir behaves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,6 +40,10 @@ pub enum Behaviour {
     Hang,
     /// Unreachable (circuit fails at once).
     Down,
+    /// Answers fetches with a body of this many bytes, read the way Arti's directory client
+    /// reads (1 KiB windows, failing past the consensus' size limit): a body over the limit
+    /// never takes more than limit + one window of memory; one within the limit is returned.
+    Oversized(usize),
 }
 
 /// What became of one upload attempt.
@@ -72,6 +84,8 @@ struct FakeBackend {
     identity: HsIdKeypair,
     intro_points: Vec<IntroPointDesc>,
     alive: bool,
+    /// Its `flow-control` line (C tor's by default).
+    flow_control: Option<(Protocols, u8)>,
 }
 
 struct Inner {
@@ -83,6 +97,10 @@ struct Inner {
     fetches: u64,
     backends: HashMap<OnionAddress, FakeBackend>,
     probes: u64,
+    /// The consensus `cc_sendme_inc`.
+    cc_sendme_inc: u8,
+    /// The most bytes any fetch answer held in memory.
+    largest_answer: usize,
 }
 
 /// The fake network. Cheap to share (`Arc`).
@@ -122,6 +140,8 @@ impl FakeNetwork {
                 fetches: 0,
                 backends: HashMap::new(),
                 probes: 0,
+                cc_sendme_inc: DEFAULT_CC_SENDME_INC,
+                largest_answer: 0,
             }),
             start_instant: tokio::time::Instant::now(),
             start_wall,
@@ -182,6 +202,7 @@ impl FakeNetwork {
                 identity,
                 intro_points,
                 alive: true,
+                flow_control: Some(testing::c_tor_flow_control()),
             },
         );
         self.publish_backend(address);
@@ -206,6 +227,31 @@ impl FakeNetwork {
         }
     }
 
+    /// Set the consensus `cc_sendme_inc` (takes effect with [`Self::new_consensus`]).
+    pub fn set_cc_sendme_inc(&self, inc: u8) {
+        self.lock().cc_sendme_inc = inc;
+    }
+
+    /// Set the `flow-control` line a backend publishes from now on (`None`: none).
+    pub fn set_backend_flow_control(&self, address: OnionAddress, line: Option<(Protocols, u8)>) {
+        if let Some(b) = self.lock().backends.get_mut(&address) {
+            b.flow_control = line;
+        }
+    }
+
+    /// Store `text` on `hsdir` under `blind_id` as it is, whatever is stored there (a replay, or
+    /// a misbehaving HSDir).
+    pub fn put_descriptor(&self, hsdir: HsDirId, blind_id: &HsBlindId, text: Arc<str>) {
+        let revision = revision_of(&text).unwrap_or(0);
+        let key: [u8; 32] = *blind_id.as_ref();
+        self.lock().store.insert((hsdir, key), (text, revision));
+    }
+
+    /// The most bytes any fetch answer took in memory so far.
+    pub fn largest_answer(&self) -> usize {
+        self.lock().largest_answer
+    }
+
     /// Publish a live backend's descriptor for the current period (revision = seconds since
     /// the period's SRV start, as C tor does), to its responsible HSDirs.
     pub fn publish_backend(&self, address: OnionAddress) {
@@ -220,12 +266,17 @@ impl FakeNetwork {
             return;
         }
         let revision = period.srv_offset(now).map_or(1, |o| u64::from(u32_of(o)));
-        let text: Arc<str> = Arc::from(testing::backend_descriptor(
+        let opts = testing::BackendDescOptions {
+            flow_control: b.flow_control.clone(),
+            ..testing::BackendDescOptions::default()
+        };
+        let text: Arc<str> = Arc::from(testing::backend_descriptor_with(
             &b.identity,
             &period,
             &b.intro_points,
             revision,
             now,
+            &opts,
         ));
         let Ok((blind, _, _)) = b.identity.compute_blinded_key(period.time_period) else {
             return;
@@ -276,6 +327,8 @@ impl FakeNetwork {
             now,
             period_minutes: inner.period_minutes,
             relays: inner.relays.iter().map(|(id, _)| *id).collect(),
+            max_descriptor_size: FAKE_MAX_DESCRIPTOR_SIZE,
+            cc_sendme_inc: inner.cc_sendme_inc,
             rings: Mutex::new(HashMap::new()),
         })
     }
@@ -290,11 +343,33 @@ impl FakeNetwork {
                 status,
                 message: "refused".into(),
             }),
-            Some(Behaviour::Normal) => {
+            Some(Behaviour::Normal | Behaviour::Oversized(_)) => {
                 tokio::time::sleep(Duration::from_millis(50)).await;
                 Ok(())
             }
         }
+    }
+
+    /// An answer of `len` bytes read as tor-dirclient reads it: window by window, giving up once
+    /// past `limit`. Records how much was held.
+    fn read_bounded(&self, len: usize, limit: usize) -> Result<String, NetError> {
+        let mut body = String::new();
+        while body.len() < len {
+            let window = READ_WINDOW.min(len - body.len());
+            body.extend(std::iter::repeat_n('x', window));
+            if body.len() > limit {
+                break;
+            }
+        }
+        let mut inner = self.lock();
+        inner.largest_answer = inner.largest_answer.max(body.len());
+        if body.len() > limit {
+            return Err(NetError::TooLarge {
+                read: body.len(),
+                limit,
+            });
+        }
+        Ok(body)
     }
 
     fn behaviour(&self, hsdir: HsDirId) -> Option<Behaviour> {
@@ -320,86 +395,6 @@ fn revision_of(text: &str) -> Option<u64> {
     text.lines()
         .find_map(|l| l.strip_prefix("revision-counter "))
         .and_then(|v| v.trim().parse().ok())
-}
-
-/// A ring's key: blinded id and period number.
-type RingKey = ([u8; 32], u64);
-
-/// A consensus of the fake network.
-#[derive(Debug)]
-pub struct FakeDirectory {
-    valid_after: SystemTime,
-    now: SystemTime,
-    period_minutes: u32,
-    relays: Vec<HsDirId>,
-    /// Rings computed so far (blinded id, period number), like a real directory's index.
-    rings: Mutex<HashMap<RingKey, Vec<HsDirId>>>,
-}
-
-impl FakeDirectory {
-    fn period_at(&self, when: SystemTime) -> PeriodParams {
-        let length = Duration::from_secs(u64::from(self.period_minutes) * 60);
-        // Offset of half a period, like the real network's 12 h for 24 h periods.
-        let time_period = TimePeriod::new(length, when, length / 2)
-            .unwrap_or_else(|_| TimePeriod::from_parts(self.period_minutes, 1, 0));
-        let start = time_period.range().map_or(when, |r| r.start);
-        PeriodParams {
-            time_period,
-            srv_start: start - length / 2,
-        }
-    }
-
-    fn ring(&self, blind_id: &HsBlindId, period: TimePeriod) -> Vec<HsDirId> {
-        let key = (*blind_id.as_ref(), period.interval_num());
-        let mut rings = self.rings.lock().unwrap_or_else(|p| p.into_inner());
-        rings
-            .entry(key)
-            .or_insert_with(|| self.compute_ring(blind_id, period))
-            .clone()
-    }
-
-    fn compute_ring(&self, blind_id: &HsBlindId, period: TimePeriod) -> Vec<HsDirId> {
-        let mut scored: Vec<([u8; 32], HsDirId)> = self
-            .relays
-            .iter()
-            .map(|r| {
-                let mut h = Sha3_256::new();
-                h.update(blind_id.as_ref());
-                h.update(period.interval_num().to_be_bytes());
-                h.update(r.ed);
-                (h.finalize().into(), *r)
-            })
-            .collect();
-        scored.sort();
-        scored.into_iter().take(8).map(|(_, r)| r).collect()
-    }
-}
-
-impl Directory for FakeDirectory {
-    fn valid_after(&self) -> SystemTime {
-        self.valid_after
-    }
-    fn current_period(&self) -> PeriodParams {
-        self.period_at(self.now)
-    }
-    fn publish_periods(&self) -> Vec<PeriodParams> {
-        let cur = self.period_at(self.now);
-        let next = self.period_at(self.now + cur.length());
-        vec![cur, next]
-    }
-    fn hsdirs_download(&self, blind_id: &HsBlindId, period: TimePeriod) -> Vec<HsDirId> {
-        let mut ring = self.ring(blind_id, period);
-        ring.truncate(6);
-        ring
-    }
-    fn hsdirs_upload(&self, blind_id: &HsBlindId, period: TimePeriod) -> Vec<HsDirId> {
-        let mut ring = self.ring(blind_id, period);
-        ring.sort();
-        ring
-    }
-    fn max_descriptor_size(&self) -> usize {
-        50_000
-    }
 }
 
 #[async_trait::async_trait]
@@ -430,14 +425,21 @@ impl Network for FakeNetwork {
 
     async fn fetch(
         &self,
-        _dir: &FakeDirectory,
+        dir: &FakeDirectory,
         hsdir: HsDirId,
         blind_id: HsBlindId,
     ) -> Result<String, NetError> {
         self.lock().fetches += 1;
         self.reach(hsdir).await?;
+        if let Some(Behaviour::Oversized(len)) = self.behaviour(hsdir) {
+            return self.read_bounded(len, dir.max_descriptor_size());
+        }
         match self.stored(hsdir, &blind_id) {
-            Some((text, _)) => Ok(text.to_string()),
+            Some((text, _)) => {
+                let mut inner = self.lock();
+                inner.largest_answer = inner.largest_answer.max(text.len());
+                Ok(text.to_string())
+            }
             None => Err(NetError::Http {
                 status: 404,
                 message: "Not found".into(),
@@ -458,7 +460,7 @@ impl Network for FakeNetwork {
             Some(Behaviour::Down) => Some(UploadOutcome::Unreachable),
             Some(Behaviour::Hang) => Some(UploadOutcome::NoAnswer),
             Some(Behaviour::Refuse(status)) => Some(UploadOutcome::Refused(status)),
-            Some(Behaviour::Normal) => None,
+            Some(Behaviour::Normal | Behaviour::Oversized(_)) => None,
         };
         if let Some(outcome) = failing {
             let at = self.now();
