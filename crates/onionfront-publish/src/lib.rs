@@ -3,7 +3,7 @@
 //! It owns *when* things happen: fetch rounds, liveness and health checks, the publication
 //! rules, uploads with per-HSDir confirmation and retries, and the status that reports all of
 //! it. What is published is decided by `onionfront-core`; how bytes move is
-//! [`network::Network`] (Arti in production, the fake network of `fake.rs` in tests).
+//! [`network::Network`] (Arti in production, the fake network of `fake/` in tests).
 //!
 //! Where each thing lives (private modules are named by file):
 //! - [`handle`]: [`spawn`], [`SchedulerHandle`] (reload, status, shutdown), [`Pinger`];
