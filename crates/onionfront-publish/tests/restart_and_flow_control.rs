@@ -230,7 +230,7 @@ async fn a_restarted_scheduler_refuses_an_old_replayed_descriptor() {
     wait_status(&mut rx, Duration::from_secs(180), fully_published).await;
     tokio::time::sleep(Duration::from_secs(60)).await;
     net.publish_backend(b);
-    let (_, new_revision) = net.stored(hsdirs[0], &blind).unwrap();
+    let (new_text, new_revision) = net.stored(hsdirs[0], &blind).unwrap();
     assert!(new_revision > old_revision);
     wait_status(&mut rx, Duration::from_secs(300), |s| {
         s.services[0].instances[0].revision_counter == Some(new_revision)
@@ -265,6 +265,18 @@ async fn a_restarted_scheduler_refuses_an_old_replayed_descriptor() {
     );
     assert_ne!(inst.health, BackendHealth::Live);
     assert_eq!(s.services[0].live_backends, 0);
+
+    // Only the first HSDir a fetch asks still replays: the fetch skips it (the revision seen
+    // before the restart is known) and takes the next one's descriptor.
+    let first_asked = dir.hsdirs_download(&blind, period.time_period)[0];
+    for h in hsdirs.iter().filter(|h| **h != first_asked) {
+        net.put_descriptor(*h, &blind, Arc::clone(&new_text));
+    }
+    wait_status(&mut rx, Duration::from_secs(300), |s| {
+        let i = &s.services[0].instances[0];
+        i.revision_counter == Some(new_revision) && i.last_fetch_result.as_deref() == Some("ok")
+    })
+    .await;
 
     // The backend republishes: accepted.
     net.publish_backend(b);
