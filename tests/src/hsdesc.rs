@@ -34,6 +34,9 @@ pub struct Decoded {
     /// `auth-client` lines in the first layer (fake ones included when restricted discovery is
     /// off, as C tor pads with them).
     pub auth_clients: usize,
+    /// The arguments of the inner layer's `flow-control` line (`"1-2 31"`: FlowCtrl versions
+    /// and the SENDME increment), if it has one.
+    pub flow_control: Option<String>,
     /// The intro points of the inner layer.
     pub intro_points: Vec<IntroPoint>,
 }
@@ -81,6 +84,7 @@ pub fn decode(text: &str, onion_address: &str) -> Result<Decoded> {
         revision,
         blinded_key,
         auth_clients,
+        flow_control: keyword_arg(&second, "flow-control").map(|v| v.trim().to_owned()),
         intro_points: intro_points(&second)?,
     })
 }

@@ -155,8 +155,26 @@ fn decode_main(
         "{what}: two intro points on one relay: {:?}",
         main.intro_points
     );
+    // Clients refuse a flow-control line more than 1 away from the consensus' cc_sendme_inc:
+    // the main descriptor carries exactly what the C tor backends publish under this network's
+    // (unset, so default 31) cc_sendme_inc.
+    assert_eq!(
+        main.flow_control.as_deref(),
+        Some(C_TOR_FLOW_CONTROL),
+        "{what}: the main descriptor's flow-control line"
+    );
+    for (name, d) in &backends {
+        assert_eq!(
+            d.flow_control, main.flow_control,
+            "{what}: backend {name}'s flow-control line"
+        );
+    }
     (main, per)
 }
+
+/// The `flow-control` arguments C tor (0.4.8, 0.4.9) backends publish when the consensus does not
+/// set `cc_sendme_inc` (default 31): FlowCtrl versions 1-2, SENDME increment 31.
+const C_TOR_FLOW_CONTROL: &str = "1-2 31";
 
 /// Scenario 1: the main address answers through the client's SOCKS port, and over repeated isolated
 /// requests every backend answers at least once; service B answers too.
@@ -491,6 +509,13 @@ fn scenario_restart(r: &mut Run) {
             ));
         }
     }
+    // The backends' revision history was saved by the old process and read by the new one.
+    let log = r.of.current_log();
+    assert!(
+        log.contains("loaded the backends' revision history"),
+        "the restarted daemon did not load the saved revision history: {}",
+        r.of.log_tail(40)
+    );
     r.avoid_rotation();
     let (main_a, per) = decode_main(r, &r.a, &["b1", "b2", "b3", ADDED], "scenario 4 (A)");
     // b3 died in scenario 2; its last descriptor is still on the HSDirs, but the restarted

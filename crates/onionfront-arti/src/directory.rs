@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use onionfront_core::period::PeriodParams;
-use onionfront_publish::network::{Directory, HsDirId};
+use onionfront_publish::network::{DEFAULT_CC_SENDME_INC, Directory, HsDirId};
 use tor_hscrypto::pk::HsBlindId;
 use tor_hscrypto::time::TimePeriod;
 use tor_netdir::{HsDirParams, NetDir, Relay};
@@ -201,6 +201,12 @@ impl Directory for ArtiDirectory {
     fn max_descriptor_size(&self) -> usize {
         usize::try_from(self.netdir.params().hsdir_max_desc_size.get())
             .unwrap_or(DEFAULT_MAX_DESC_SIZE)
+    }
+
+    /// Arti's `NetParameters::cc_sendme_inc` (bounded 1..=254 by Arti; 31 when the consensus
+    /// does not set it).
+    fn cc_sendme_inc(&self) -> u8 {
+        u8::try_from(self.netdir.params().cc_sendme_inc.get()).unwrap_or(DEFAULT_CC_SENDME_INC)
     }
 }
 

@@ -292,6 +292,11 @@ fn request_error(e: &RequestError) -> NetError {
             message: message.clone(),
         },
         RequestError::DirTimeout => NetError::Timeout,
+        // The limit is filled in by the caller, which set it.
+        RequestError::ResponseTooLong(read) => NetError::TooLarge {
+            read: *read,
+            limit: 0,
+        },
         RequestError::IoError(_)
         | RequestError::Proto(_)
         | RequestError::Tunnel(_)
@@ -361,14 +366,20 @@ impl Network for ArtiNetwork {
         let target = circ_target(netdir, &hsdir)?;
         let pool = &self.handles()?.pool;
         let mut req = HsDescDownloadRequest::new(blind_id);
-        req.set_max_len(max_desc_len(dir));
+        let limit = max_desc_len(dir);
+        // tor-dirclient reads at most `limit` bytes (plus one 1 KiB window) and then fails.
+        req.set_max_len(limit);
         let started = std::time::Instant::now();
         let op = self.dir_request(&req, || pool.get_or_launch_client_dir(netdir, target));
         let res = self
             .runtime
             .timeout(MAX_HSDIR_OPERATION, op)
             .await
-            .unwrap_or(Err(NetError::Timeout));
+            .unwrap_or(Err(NetError::Timeout))
+            .map_err(|e| match e {
+                NetError::TooLarge { read, .. } => NetError::TooLarge { read, limit },
+                other => other,
+            });
         debug!(%hsdir, elapsed = ?started.elapsed(), ok = res.is_ok(), "descriptor fetch");
         res
     }

@@ -11,19 +11,29 @@
 //!   brought a new or advanced descriptor; an unchanged descriptor or another failure is not
 //!   (staleness is a matter of time passing, re-evaluated by the reactor's timer);
 //! - liveness itself (valid, not expired, revision counter advancing within `stale-after`) is
-//!   `onionfront_core::descriptor`'s. Health checks are per service: `health.rs`.
+//!   `onionfront_core::descriptor`'s. Health checks are per service: `health.rs`;
+//! - a fetch asks for nothing older than the highest revision counter the history holds for
+//!   the period ([`BackendState::fetch_target`]); the history is saved (`history.rs`) whenever
+//!   a fetch changed it (a new period or an advanced counter, not an unchanged descriptor);
+//! - its `flow-control` line goes into the main descriptor only while clients accept it under
+//!   the current consensus' `cc_sendme_inc` ([`BackendState::flow_control_under`]); one they
+//!   would refuse is left out with a warning naming the backend (once per consensus value).
 
+use std::num::NonZeroU8;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use onionfront_core::descriptor::{BackendTracker, Liveness, Observation, ValidatedDescriptor};
+use onionfront_core::descriptor::{
+    BackendTracker, Liveness, Observation, ValidatedDescriptor, check_flow_control,
+};
 use onionfront_core::period::PeriodParams;
 use tokio::time::Instant;
 use tor_hscrypto::pk::HsBlindId;
+use tor_protover::Protocols;
 use tracing::{debug, info, warn};
 
 use crate::backoff::Backoff;
-use crate::fetch::{FetchOutcome, KnownText, backend_blind_id};
+use crate::fetch::{FetchOutcome, FetchTarget, KnownText, backend_blind_id};
 use crate::rules::fetch_delay_after_success;
 use crate::spec::BackendSpec;
 
@@ -57,6 +67,20 @@ pub(crate) struct BackendState {
     pub(crate) last_text: Option<Arc<KnownText>>,
     /// Its blinded id in the period last fetched for (period number, length, id).
     blind_id: Option<(u64, u32, HsBlindId)>,
+    /// The consensus `cc_sendme_inc` its `flow-control` line was last refused under (warned
+    /// once per value).
+    flow_control_warned: Option<u8>,
+}
+
+/// A backend's `flow-control` line, judged under the consensus ([`BackendState::flow_control_under`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum FlowControlLine {
+    /// No descriptor, or one without a `flow-control` line.
+    Missing,
+    /// A line clients accept.
+    Accepted((Protocols, NonZeroU8)),
+    /// A line clients would refuse (its sendme_inc is more than 1 from `cc_sendme_inc`).
+    Refused,
 }
 
 impl BackendState {
@@ -75,6 +99,7 @@ impl BackendState {
             intro_churned_at: None,
             last_text: None,
             blind_id: None,
+            flow_control_warned: None,
         }
     }
 
@@ -135,12 +160,14 @@ impl BackendState {
                 .map(|(obs, changed)| (obs, changed, revision, n, hsdir))
         });
         let mut news = first_completion;
+        let mut history_changed = false;
         let ok = match result {
             Ok((obs, changed, revision, n, hsdir)) => {
                 news |= obs != Observation::Unchanged;
                 if changed && had_intro_points {
                     self.intro_churned_at = Some(now);
                 }
+                history_changed = obs != Observation::Unchanged;
                 match obs {
                     Observation::Unchanged => {
                         debug!(backend = %label, revision, "backend descriptor unchanged")
@@ -161,7 +188,11 @@ impl BackendState {
                 false
             }
         };
-        FetchRecord { ok, news }
+        FetchRecord {
+            ok,
+            news,
+            history_changed,
+        }
     }
 
     /// Liveness from the descriptor history alone.
@@ -185,6 +216,41 @@ impl BackendState {
         Ok(id)
     }
 
+    /// What to fetch for `period`: its blinded id there, and the highest revision counter the
+    /// history holds for it (older descriptors are replays, also right after a restart).
+    pub(crate) fn fetch_target(&mut self, period: &PeriodParams) -> Result<FetchTarget, String> {
+        Ok(FetchTarget {
+            address: self.backend.address,
+            period: *period,
+            blind_id: self.blind_id_for(period)?,
+            seen_revision: self.tracker.revision_in(&period.time_period),
+        })
+    }
+
+    /// Its latest descriptor's `flow-control` line, judged under the consensus' `cc_sendme_inc`
+    /// (the line was checked when fetched, but the consensus may have changed since). A refused
+    /// line is logged, naming the backend by its label, once per consensus value.
+    pub(crate) fn flow_control_under(&mut self, cc_sendme_inc: u8) -> FlowControlLine {
+        let Some((protocols, inc)) = self.tracker.latest().and_then(|d| d.flow_control.clone())
+        else {
+            return FlowControlLine::Missing;
+        };
+        match check_flow_control(inc.get(), cc_sendme_inc) {
+            Ok(()) => {
+                self.flow_control_warned = None;
+                FlowControlLine::Accepted((protocols, inc))
+            }
+            Err(rejection) => {
+                if self.flow_control_warned != Some(cc_sendme_inc) {
+                    warn!(backend = %self.backend.label(), %rejection,
+                        "not advertising this backend's flow-control line in the main descriptor");
+                    self.flow_control_warned = Some(cc_sendme_inc);
+                }
+                FlowControlLine::Refused
+            }
+        }
+    }
+
     /// The last descriptor accepted for `period` (so older copies can be skipped and the same
     /// text is not validated again).
     pub(crate) fn known_for_period(&self, interval_num: u64) -> Option<Arc<KnownText>> {
@@ -202,6 +268,8 @@ pub(crate) struct FetchRecord {
     pub(crate) ok: bool,
     /// It may change the selection (first fetch, new or advanced descriptor).
     pub(crate) news: bool,
+    /// The revision history changed (new period or advanced counter): worth saving.
+    pub(crate) history_changed: bool,
 }
 
 /// The identity of an intro point: its auth key (`KP_hs_ipt_sid`), unique per intro point. (The

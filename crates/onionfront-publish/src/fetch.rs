@@ -1,9 +1,18 @@
 //! One fetch of one backend's descriptor: ask its responsible HSDirs in random order until one
 //! answers with a descriptor that validates (and is not older than one already seen).
 //!
-//! Most fetches return the very descriptor fetched last time (backends republish every hour or
-//! so): a text byte-identical to the last validated one (same SHA3-256) is not parsed and
-//! verified again; only its expiry is checked.
+//! The rules, in prose:
+//! - an answer longer than the consensus' size limit (`HSV3MaxDescriptorSize`) is refused
+//!   unread, and the next HSDir is asked (the network reads at most the limit: Arti's directory
+//!   client stops past it);
+//! - validation uses the consensus' `cc_sendme_inc`, so a `flow-control` line clients would
+//!   refuse is refused here too;
+//! - a descriptor with a lower revision counter than the highest one seen for the period (in
+//!   this run, or before a restart: the persisted history) is a replay: skipped, next HSDir;
+//! - most fetches return the very descriptor fetched last time (backends republish every hour
+//!   or so): a text byte-identical to the last validated one (same SHA3-256) is not parsed and
+//!   verified again; only its expiry and its `flow-control` line (the consensus may have
+//!   changed) are checked.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,7 +22,9 @@ use tor_hscrypto::pk::HsBlindId;
 use tor_llcrypto::d::Sha3_256;
 
 use onionfront_core::OnionAddress;
-use onionfront_core::descriptor::{ValidatedDescriptor, validate_backend_descriptor};
+use onionfront_core::descriptor::{
+    ValidatedDescriptor, ValidationParams, check_flow_control, validate_backend_descriptor_with,
+};
 use onionfront_core::period::PeriodParams;
 use tracing::debug;
 
@@ -54,6 +65,9 @@ pub(crate) struct FetchTarget {
     pub(crate) period: PeriodParams,
     /// The backend's blinded id in that period (computed once per period by the caller).
     pub(crate) blind_id: HsBlindId,
+    /// The highest revision counter seen for that period (the backend's history, restored
+    /// after a restart): older descriptors are replays.
+    pub(crate) seen_revision: Option<u64>,
 }
 
 /// The blinded id of `address` in `period`.
@@ -98,8 +112,13 @@ async fn fetch_inner<N: Network>(
         address,
         ref period,
         blind_id,
+        seen_revision,
     } = *target;
-    let seen_revision = known.map(|k| k.desc.revision);
+    let seen_revision = seen_revision.max(known.map(|k| k.desc.revision));
+    let limit = dir.max_descriptor_size();
+    let params = ValidationParams {
+        cc_sendme_inc: Some(dir.cc_sendme_inc()),
+    };
     let hsdirs = dir.hsdirs_download(&blind_id, period.time_period);
     if hsdirs.is_empty() {
         return Err("no responsible HSDir in the consensus".into());
@@ -110,6 +129,14 @@ async fn fetch_inner<N: Network>(
         let text = match attempt {
             Err(_) => Err(NetError::Timeout),
             Ok(r) => r,
+        };
+        let text = match text {
+            // (A network that did not stop reading at the limit: refused all the same.)
+            Ok(t) if t.len() > limit => Err(NetError::TooLarge {
+                read: t.len(),
+                limit,
+            }),
+            other => other,
         };
         let text = match text {
             Ok(t) => t,
@@ -124,10 +151,11 @@ async fn fetch_inner<N: Network>(
         if let Some(k) = known
             && k.digest == digest
             && net.now() < k.desc.valid_until
+            && flow_control_accepted(&k.desc, params.cc_sendme_inc)
         {
             return Ok((Arc::clone(k), hsdir)); // the same bytes validated before
         }
-        match validate_backend_descriptor(&text, &address, period, net.now()) {
+        match validate_backend_descriptor_with(&text, &address, period, net.now(), &params) {
             Ok(desc) => {
                 if let Some(seen) = seen_revision
                     && desc.revision < seen
@@ -147,6 +175,14 @@ async fn fetch_inner<N: Network>(
         }
     }
     Err(summarize(&failures))
+}
+
+/// Whether `desc`'s `flow-control` line (if any) is one clients accept under `cc_sendme_inc`.
+fn flow_control_accepted(desc: &ValidatedDescriptor, cc_sendme_inc: Option<u8>) -> bool {
+    match (&desc.flow_control, cc_sendme_inc) {
+        (Some((_, inc)), Some(consensus)) => check_flow_control(inc.get(), consensus).is_ok(),
+        _ => true,
+    }
 }
 
 /// One line from the per-HSDir failures: the distinct reasons, with counts.
@@ -169,7 +205,7 @@ fn summarize(failures: &[String]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fake::FakeNetwork;
+    use crate::fake::{Behaviour, FakeNetwork};
 
     #[tokio::test(start_paused = true)]
     async fn the_same_text_is_not_validated_again() {
@@ -184,6 +220,7 @@ mod tests {
                     address: backend,
                     period,
                     blind_id: backend_blind_id(&backend, &period).expect("blind"),
+                    seen_revision: None,
                 };
                 let out = fetch_backend(net, dir, target, known, t).await;
                 out.result.expect("fetched").0
@@ -209,6 +246,142 @@ mod tests {
         let newer = fetch(Some(Arc::clone(&first))).await;
         assert_ne!(newer.digest, first.digest);
         assert!(newer.desc.revision > first.desc.revision);
+    }
+
+    /// Fetch `backend`'s descriptor for the current period on `net`.
+    async fn fetch_now(
+        net: &Arc<FakeNetwork>,
+        backend: OnionAddress,
+        known: Option<Arc<KnownText>>,
+        seen_revision: Option<u64>,
+    ) -> FetchOutcome {
+        let dir = net.snapshot();
+        let period = dir.current_period();
+        let target = FetchTarget {
+            address: backend,
+            period,
+            blind_id: backend_blind_id(&backend, &period).expect("blind"),
+            seen_revision,
+        };
+        fetch_backend(Arc::clone(net), dir, target, known, Duration::from_secs(10)).await
+    }
+
+    /// The HSDirs a fetch of `backend` asks, in order, and its blinded id.
+    fn download_order(net: &FakeNetwork, backend: OnionAddress) -> (Vec<HsDirId>, HsBlindId) {
+        let dir = net.snapshot();
+        let period = dir.current_period();
+        let blind = backend_blind_id(&backend, &period).expect("blind");
+        (dir.hsdirs_download(&blind, period.time_period), blind)
+    }
+
+    /// The first HSDir serves an older revision than one already seen: skipped as a replay,
+    /// and the next HSDir's current descriptor is returned. The same holds when the revision
+    /// seen comes from the history alone (after a restart: no known text).
+    #[tokio::test(start_paused = true)]
+    async fn an_older_revision_from_the_first_hsdir_is_skipped() {
+        let net = FakeNetwork::new(8, 1440);
+        let backend = net.add_backend(1, 3);
+        let (order, blind) = download_order(&net, backend);
+        let (old_text, old_revision) = net.stored(order[0], &blind).expect("stored");
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        net.publish_backend(backend);
+        let current = fetch_now(&net, backend, None, None).await;
+        let (current, from) = current.result.expect("fetched");
+        assert_eq!(from, order[0]);
+        assert!(current.desc.revision > old_revision);
+        net.put_descriptor(order[0], &blind, old_text);
+
+        // Without anything seen, the old one is taken (it is valid): what the skip prevents.
+        let naive = fetch_now(&net, backend, None, None).await;
+        assert_eq!(naive.result.expect("fetched").0.desc.revision, old_revision);
+
+        for (known, seen) in [
+            (Some(Arc::clone(&current)), None),
+            (None, Some(current.desc.revision)),
+        ] {
+            let out = fetch_now(&net, backend, known, seen).await;
+            let (got, from) = out.result.expect("the next HSDir answers");
+            assert_eq!(from, order[1]);
+            assert_eq!(got.desc.revision, current.desc.revision);
+        }
+
+        // Every HSDir replays: the fetch fails, saying why.
+        for h in &order {
+            let (old, _) = net.stored(order[0], &blind).expect("stored");
+            net.put_descriptor(*h, &blind, old);
+        }
+        let out = fetch_now(&net, backend, None, Some(current.desc.revision)).await;
+        let reason = out.result.expect_err("only replays");
+        assert!(
+            reason.contains(&format!(
+                "replay: revision {old_revision} < {} already seen",
+                current.desc.revision
+            )),
+            "{reason}"
+        );
+    }
+
+    /// An HSDir answering with 10 MB: the answer is read no further than the size limit (plus
+    /// one read window), refused, and the next HSDir is asked.
+    #[tokio::test(start_paused = true)]
+    async fn an_answer_over_the_size_limit_is_refused_and_the_next_hsdir_asked() {
+        let net = FakeNetwork::new(8, 1440);
+        let backend = net.add_backend(1, 3);
+        let (order, _) = download_order(&net, backend);
+        net.set_behaviour(order[0], Behaviour::Oversized(10_000_000));
+        let out = fetch_now(&net, backend, None, None).await;
+        let (got, from) = out.result.expect("the next HSDir answers");
+        assert_eq!(from, order[1]);
+        assert_eq!(got.desc.intro_points.len(), 3);
+        let limit = net.snapshot().max_descriptor_size();
+        assert!(
+            net.largest_answer() <= limit + 1024,
+            "{}",
+            net.largest_answer()
+        );
+
+        for h in &order {
+            net.set_behaviour(*h, Behaviour::Oversized(10_000_000));
+        }
+        let reason = fetch_now(&net, backend, None, None)
+            .await
+            .result
+            .expect_err("every answer too large");
+        // Read window by window (1 KiB) until past the limit.
+        let read = (limit / 1024 + 1) * 1024;
+        assert!(
+            reason.contains(&format!(
+                "answer over the descriptor size limit ({read} bytes read, limit {limit})"
+            )),
+            "{reason}"
+        );
+    }
+
+    /// A network that hands over an answer longer than the limit (it did not stop reading):
+    /// refused by the fetch itself, not parsed.
+    #[tokio::test(start_paused = true)]
+    async fn an_oversized_text_from_the_network_is_refused_unparsed() {
+        let net = FakeNetwork::new(8, 1440);
+        let backend = net.add_backend(1, 3);
+        let (order, blind) = download_order(&net, backend);
+        let limit = net.snapshot().max_descriptor_size();
+        let (text, _) = net.stored(order[0], &blind).expect("stored");
+        // A valid descriptor padded past the limit (trailing blank lines).
+        let padded: String = format!("{text}{}", "\n".repeat(limit));
+        for h in &order {
+            net.put_descriptor(*h, &blind, Arc::from(padded.as_str()));
+        }
+        let reason = fetch_now(&net, backend, None, None)
+            .await
+            .result
+            .expect_err("too large");
+        assert!(
+            reason.contains(&format!(
+                "answer over the descriptor size limit ({} bytes read, limit {limit}) (x6)",
+                padded.len()
+            )),
+            "{reason}"
+        );
     }
 
     #[test]

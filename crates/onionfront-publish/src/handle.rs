@@ -2,10 +2,12 @@
 //! it returns reloads, watches the status, and shuts down; a [`Pinger`] asks whether the reactor
 //! still turns (the daemon's systemd watchdog).
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot, watch};
 
+use crate::history::{Histories, HistoryFile};
 use crate::network::Network;
 use crate::reactor::{Command, Reactor};
 use crate::spec::{ReloadSummary, SchedulerSpec};
@@ -78,12 +80,32 @@ impl Pinger {
     }
 }
 
-/// Start the scheduler on `net` with `spec`.
+/// Start the scheduler on `net` with `spec`, with the backends' revision history in memory only.
 pub fn spawn<N: Network>(net: Arc<N>, spec: SchedulerSpec) -> SchedulerHandle {
+    start(net, spec, None)
+}
+
+/// Start the scheduler on `net` with `spec`, keeping the backends' revision history in
+/// `history_file` (loaded now, saved when it changes; see `history.rs`): the daemon's
+/// `<state folder>/`[`crate::HISTORY_FILE_NAME`]. An unreadable or corrupt file is a warning
+/// and a fresh start.
+pub fn spawn_with_history<N: Network>(
+    net: Arc<N>,
+    spec: SchedulerSpec,
+    history_file: PathBuf,
+) -> SchedulerHandle {
+    start(net, spec, Some(HistoryFile::load(history_file)))
+}
+
+fn start<N: Network>(
+    net: Arc<N>,
+    spec: SchedulerSpec,
+    history: Option<(HistoryFile, Histories)>,
+) -> SchedulerHandle {
     let (commands, command_rx) = mpsc::channel(8);
     let (status_tx, status) = watch::channel(StatusReport::default());
     let (events_tx, events_rx) = mpsc::unbounded_channel();
-    let reactor = Reactor::new(net, spec, status_tx, events_tx);
+    let reactor = Reactor::new(net, spec, status_tx, events_tx, history);
     let join = tokio::spawn(reactor.run(command_rx, events_rx));
     SchedulerHandle {
         commands,

@@ -3,7 +3,7 @@
 //! It owns *when* things happen: fetch rounds, liveness and health checks, the publication
 //! rules, uploads with per-HSDir confirmation and retries, and the status that reports all of
 //! it. What is published is decided by `onionfront-core`; how bytes move is
-//! [`network::Network`] (Arti in production, the fake network of `fake.rs` in tests).
+//! [`network::Network`] (Arti in production, the fake network of `fake/` in tests).
 //!
 //! Where each thing lives (private modules are named by file):
 //! - [`handle`]: [`spawn`], [`SchedulerHandle`] (reload, status, shutdown), [`Pinger`];
@@ -17,6 +17,7 @@
 //! - `state.rs`: everything the reactor knows, and which backends are live for a service;
 //!   `reload.rs`: applying a spec at start and on reload;
 //! - `fetch.rs` → `backends.rs`: fetching a backend's descriptor and what it changes;
+//!   `history.rs`: the backends' revision history, saved in the state folder across restarts;
 //!   `health.rs`: active health checks; `periods.rs`: per-period publication state;
 //! - [`spec`]: what to run; [`status`]: what operators see (the JSON format), filled by
 //!   `status_report.rs`.
@@ -30,6 +31,7 @@ pub mod backoff;
 mod fetch;
 pub mod handle;
 mod health;
+mod history;
 pub mod network;
 mod periods;
 mod publication;
@@ -45,7 +47,8 @@ mod upload;
 #[cfg(any(test, feature = "testing"))]
 pub mod fake;
 
-pub use handle::{Pinger, SchedulerGone, SchedulerHandle, spawn};
+pub use handle::{Pinger, SchedulerGone, SchedulerHandle, spawn, spawn_with_history};
+pub use history::HISTORY_FILE_NAME;
 pub use network::{Directory, HsDirId, NetError, Network};
 pub use spec::{BackendSpec, ReloadSummary, SchedulerSpec, ServiceSpec};
 pub use status::{BackendHealth, KeyCoverage, KeySource, PublishState, StatusReport, UploadState};

@@ -56,9 +56,17 @@ pub trait Directory: Send + Sync + fmt::Debug + 'static {
     /// HSDirs responsible for storing `blind_id`'s descriptor in `period`, in ring order
     /// (replica 1 first).
     fn hsdirs_upload(&self, blind_id: &HsBlindId, period: TimePeriod) -> Vec<HsDirId>;
-    /// Maximum descriptor size accepted by HSDirs (`HSV3MaxDescriptorSize`).
+    /// Maximum descriptor size accepted by HSDirs (`HSV3MaxDescriptorSize`): also the most a
+    /// fetch reads from an HSDir's answer.
     fn max_descriptor_size(&self) -> usize;
+    /// The consensus parameter `cc_sendme_inc` (default 31): clients refuse a descriptor whose
+    /// `flow-control` sendme_inc is more than 1 away from it, so backend descriptors are validated
+    /// against it and the main descriptor's `flow-control` line must agree with it.
+    fn cc_sendme_inc(&self) -> u8;
 }
+
+/// The consensus' `cc_sendme_inc` when it does not say (C tor's and Arti's default).
+pub const DEFAULT_CC_SENDME_INC: u8 = 31;
 
 /// Why a network operation failed. `Display` is what logs and status show.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -80,6 +88,14 @@ pub enum NetError {
     /// The operation did not finish in time.
     #[error("timed out")]
     Timeout,
+    /// The answer was longer than the consensus' descriptor size limit: reading stopped there.
+    #[error("answer over the descriptor size limit ({read} bytes read, limit {limit})")]
+    TooLarge {
+        /// Bytes read before giving up (at least `limit` + 1).
+        read: usize,
+        /// The limit ([`Directory::max_descriptor_size`]).
+        limit: usize,
+    },
     /// The relay is no longer in the consensus.
     #[error("relay {0} is not in the current consensus")]
     UnknownRelay(String),

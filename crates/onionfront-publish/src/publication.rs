@@ -20,7 +20,7 @@ use tokio::time::Instant;
 use tor_protover::Protocols;
 use tracing::{error, info, warn};
 
-use crate::backends::{BackendState, intro_id};
+use crate::backends::{BackendState, FlowControlLine, intro_id};
 use crate::network::Directory;
 use crate::periods::{HsDirUpload, PeriodState, Published, fingerprint};
 use crate::rules::{Decision, PeriodFacts, should_publish};
@@ -230,20 +230,27 @@ fn per_backend(selection: &Selection, live: &[BackendIntros]) -> BTreeMap<OnionA
     per_backend
 }
 
-/// `flow-control` to advertise: the backends' line when every live backend advertises one.
+/// `flow-control` to advertise: none unless every live backend advertises one; then the first
+/// line clients accept under the consensus' `cc_sendme_inc` (a refused one is left out with a
+/// warning naming its backend: `BackendState::flow_control_under`), or none if no line is
+/// accepted.
 pub(crate) fn common_flow_control(
     live: &[BackendIntros],
-    backends: &BTreeMap<OnionAddress, BackendState>,
+    backends: &mut BTreeMap<OnionAddress, BackendState>,
+    cc_sendme_inc: u8,
 ) -> Option<FlowControl> {
-    let mut first = None;
+    let mut chosen = None;
     for b in live {
-        let fc = backends
-            .get(&b.address)?
-            .tracker
-            .latest()?
-            .flow_control
-            .clone()?;
-        first.get_or_insert(fc);
+        match backends
+            .get_mut(&b.address)?
+            .flow_control_under(cc_sendme_inc)
+        {
+            FlowControlLine::Missing => return None,
+            FlowControlLine::Accepted(line) => {
+                chosen.get_or_insert(line);
+            }
+            FlowControlLine::Refused => {}
+        }
     }
-    first
+    chosen
 }

@@ -23,8 +23,9 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tracing::{Instrument as _, debug, error, info, warn};
 
-use crate::fetch::{FetchOutcome, FetchTarget, fetch_backend};
+use crate::fetch::{FetchOutcome, fetch_backend};
 use crate::health::{ProbeReport, probe};
+use crate::history::{Histories, HistoryFile, restore};
 use crate::network::{Directory, NetError, Network};
 use crate::periods::PeriodState;
 use crate::publication::{
@@ -98,6 +99,10 @@ pub(crate) struct Reactor<N: Network> {
     last_status: Option<Instant>,
     /// Something the status shows may have changed since it was last rebuilt.
     status_stale: bool,
+    /// Where the backends' revision history is saved (none: memory only).
+    history: Option<HistoryFile>,
+    /// A fetch changed some backend's revision history since it was last saved.
+    history_changed: bool,
 }
 
 impl<N: Network> Reactor<N> {
@@ -108,10 +113,15 @@ impl<N: Network> Reactor<N> {
         spec: SchedulerSpec,
         status_tx: watch::Sender<StatusReport>,
         events_tx: mpsc::UnboundedSender<Event>,
+        history: Option<(HistoryFile, Histories)>,
     ) -> Self {
         let now = Instant::now();
         let mut state = State::new(spec.publish);
         state.apply_spec(spec.services, now);
+        let history = history.map(|(file, saved)| {
+            restore(saved, &mut state.backends);
+            file
+        });
         Reactor {
             net,
             state,
@@ -125,6 +135,8 @@ impl<N: Network> Reactor<N> {
             last_recheck: now,
             last_status: None,
             status_stale: true,
+            history,
+            history_changed: false,
         }
     }
 
@@ -182,6 +194,12 @@ impl<N: Network> Reactor<N> {
             if self.dirty {
                 self.publication_check();
                 touched = true;
+            }
+            if self.history_changed {
+                self.history_changed = false;
+                if let Some(file) = &mut self.history {
+                    file.save(&self.state.backends);
+                }
             }
             self.status_stale |= touched;
             let now = Instant::now();
@@ -291,11 +309,7 @@ impl<N: Network> Reactor<N> {
             let address = b.backend.address;
             // The fetch's own log lines are named by the backend's label, never its address.
             let span = tracing::debug_span!("fetch", backend = %b.backend.label());
-            let target = b.blind_id_for(&period).map(|blind_id| FetchTarget {
-                address,
-                period,
-                blind_id,
-            });
+            let target = b.fetch_target(&period);
             self.tasks.spawn(async move {
                 let outcome = match target {
                     Ok(target) => {
@@ -348,6 +362,7 @@ impl<N: Network> Reactor<N> {
                     counters.fetch_failed += 1;
                 }
                 self.dirty |= record.news;
+                self.history_changed |= record.history_changed;
             }
             Event::Probed(report) => {
                 let Some(hc) = self
@@ -415,7 +430,8 @@ impl<N: Network> Reactor<N> {
             if gate == ServiceGate::Wait {
                 continue;
             }
-            let flow_control = common_flow_control(&live, &self.state.backends);
+            let flow_control =
+                common_flow_control(&live, &mut self.state.backends, dir.cc_sendme_inc());
             let service = &mut self.state.services[idx];
             service.live_backends = live.len();
             service

@@ -596,6 +596,22 @@ fn max_descriptor_size_reads_the_consensus_param() {
     }
 }
 
+/// The `flow-control` check and the main descriptor's line follow the consensus' `cc_sendme_inc`
+/// (Arti's default, 31, when the consensus does not set it).
+#[test]
+fn cc_sendme_inc_reads_the_consensus_param() {
+    let default = ArtiDirectory::new(Net::established(JAN_10 + 13 * HOUR).build());
+    assert_eq!(default.cc_sendme_inc(), 31);
+    for inc in [1, 25, 254] {
+        let dir = ArtiDirectory::new(
+            Net::established(JAN_10 + 13 * HOUR)
+                .param("cc_sendme_inc", inc)
+                .build(),
+        );
+        assert_eq!(i32::from(dir.cc_sendme_inc()), inc);
+    }
+}
+
 #[test]
 fn find_relay_needs_both_identities() {
     let netdir = Net::established(JAN_10 + 13 * HOUR).build();

@@ -4,8 +4,10 @@
 //! - `validate::validate_backend_descriptor(text, &address, &period, now) -> Result<ValidatedDescriptor, Rejection>`
 //! - `tracker::BackendTracker::{new, observe, liveness, latest}`
 //!
-//! Additions: `validate_backend_descriptor_with` (consensus `cc_sendme_inc` check),
-//! `BackendTracker::{last_advanced, last_observed, revision_in}`, `Liveness::is_live`.
+//! Additions: `validate_backend_descriptor_with` (consensus `cc_sendme_inc` check, the rule
+//! itself in `check_flow_control`),
+//! `BackendTracker::{last_advanced, last_observed, revision_in}`, `Liveness::is_live`,
+//! `BackendTracker::{history, from_history}` (the history saved across restarts).
 
 pub(crate) mod outer_text;
 pub mod tracker;
@@ -14,8 +16,8 @@ pub mod validate;
 #[cfg(test)]
 mod tests;
 
-pub use tracker::{BackendTracker, Liveness, Observation};
+pub use tracker::{BackendTracker, Liveness, Observation, PeriodHistory, TrackerHistory};
 pub use validate::{
-    Rejection, ValidatedDescriptor, ValidationParams, usable_by_c_tor, validate_backend_descriptor,
-    validate_backend_descriptor_with,
+    Rejection, ValidatedDescriptor, ValidationParams, check_flow_control, usable_by_c_tor,
+    validate_backend_descriptor, validate_backend_descriptor_with,
 };

@@ -13,6 +13,12 @@
 //! A descriptor is also treated as expired once its revision was first seen longer ago than its
 //! `descriptor-lifetime` (HSDirs drop it by then, so whoever still serves it is misbehaving), or
 //! once its certificates expire.
+//!
+//! What must survive a restart (the highest counter per period, when it was first seen, and when
+//! the counter last advanced) is a [`TrackerHistory`]: [`BackendTracker::history`] takes it and
+//! [`BackendTracker::from_history`] starts from it, so replays are refused and a dead backend
+//! stays stale after a restart exactly as before it. (The scheduler saves it in the state
+//! folder.) The latest descriptor itself is not kept: the first fetch after a restart brings it.
 
 use std::time::{Duration, SystemTime};
 
@@ -69,6 +75,26 @@ struct PeriodRecord {
     first_seen: SystemTime,
 }
 
+/// The part of a backend's history that survives a restart (see the module docs).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TrackerHistory {
+    /// Highest counter per period (at most the last few periods are kept).
+    pub periods: Vec<PeriodHistory>,
+    /// When the counter last advanced (or the backend was first seen).
+    pub last_advanced: Option<SystemTime>,
+}
+
+/// The highest revision counter seen in one period, and when it was first seen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PeriodHistory {
+    /// The period.
+    pub period: TimePeriod,
+    /// Highest revision counter seen.
+    pub revision: u64,
+    /// When that revision was first seen.
+    pub first_seen: SystemTime,
+}
+
 /// History of one backend.
 #[derive(Debug, Clone, Default)]
 pub struct BackendTracker {
@@ -88,6 +114,51 @@ impl BackendTracker {
     /// An empty history.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A tracker that remembers `history` (an earlier run's): per period, the highest counter
+    /// (one record per period, the highest if several; the newest periods kept), and when the
+    /// counter last advanced. No descriptor yet: liveness is `Unknown` until the next one.
+    pub fn from_history(history: TrackerHistory) -> Self {
+        let mut periods: Vec<PeriodRecord> = Vec::new();
+        for p in history.periods {
+            match periods.iter_mut().find(|r| r.period == p.period) {
+                Some(r) if r.revision >= p.revision => {}
+                Some(r) => {
+                    r.revision = p.revision;
+                    r.first_seen = p.first_seen;
+                }
+                None => periods.push(PeriodRecord {
+                    period: p.period,
+                    revision: p.revision,
+                    first_seen: p.first_seen,
+                }),
+            }
+        }
+        periods.sort_by_key(|r| r.period.interval_num());
+        let excess = periods.len().saturating_sub(PERIODS_KEPT);
+        periods.drain(..excess);
+        BackendTracker {
+            periods,
+            last_advanced: history.last_advanced,
+            ..BackendTracker::default()
+        }
+    }
+
+    /// What must survive a restart (see [`BackendTracker::from_history`]).
+    pub fn history(&self) -> TrackerHistory {
+        TrackerHistory {
+            periods: self
+                .periods
+                .iter()
+                .map(|r| PeriodHistory {
+                    period: r.period,
+                    revision: r.revision,
+                    first_seen: r.first_seen,
+                })
+                .collect(),
+            last_advanced: self.last_advanced,
+        }
     }
 
     /// Record a validated descriptor fetched at `now`. A lower counter than one seen for the same

@@ -253,13 +253,7 @@ pub fn validate_backend_descriptor_with(
     }
     let flow_control = desc.flow_control();
     if let (Some(consensus), Some((_, inc))) = (params.cc_sendme_inc, &flow_control) {
-        // The same rule as tor-hsclient's ensure_descriptor_compatible_with_params.
-        if inc.get().abs_diff(consensus) > 1 {
-            return Err(Rejection::FlowControlMismatch {
-                advertised: inc.get(),
-                consensus,
-            });
-        }
+        check_flow_control(inc.get(), consensus)?;
     }
 
     let all = desc.intro_points().len();
@@ -291,6 +285,20 @@ pub fn validate_backend_descriptor_with(
         lifetime,
         blinded_id,
     })
+}
+
+/// Whether clients accept a `flow-control` line with `sendme_inc` under a consensus whose
+/// `cc_sendme_inc` is `consensus`: within 1 of it (the rule of tor-hsclient's
+/// `ensure_descriptor_compatible_with_params` and of C tor's
+/// `congestion_control_validate_sendme_increment`, which also refuses 0).
+pub fn check_flow_control(sendme_inc: u8, consensus: u8) -> Result<(), Rejection> {
+    if sendme_inc == 0 || sendme_inc.abs_diff(consensus) > 1 {
+        return Err(Rejection::FlowControlMismatch {
+            advertised: sendme_inc,
+            consensus,
+        });
+    }
+    Ok(())
 }
 
 /// Whether a C tor client can extend to this intro point: it needs the relay's RSA identity

@@ -64,6 +64,8 @@ pub struct FakeDirectory {
     pub(super) view: Option<Arc<dyn ConsensusView>>,
     /// Rings computed so far (blinded id, period number), like a real directory's index.
     pub(super) rings: Mutex<HashMap<RingKey, Vec<HsDirId>>>,
+    /// Consensus `cc_sendme_inc`.
+    pub(super) cc_sendme_inc: u8,
 }
 
 impl FakeDirectory {
@@ -141,5 +143,8 @@ impl Directory for FakeDirectory {
     }
     fn max_descriptor_size(&self) -> usize {
         MAX_DESCRIPTOR_SIZE
+    }
+    fn cc_sendme_inc(&self) -> u8 {
+        self.cc_sendme_inc
     }
 }

@@ -27,7 +27,8 @@ use tokio::sync::broadcast;
 use tor_hscrypto::pk::{HsBlindId, HsIdKeypair};
 use tor_netdoc::doc::hsdesc::IntroPointDesc;
 
-use crate::network::{Directory, HsDirId, Network};
+use crate::network::{DEFAULT_CC_SENDME_INC, Directory, HsDirId, Network};
+use tor_protover::Protocols;
 
 /// How an HSDir behaves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,6 +41,10 @@ pub enum Behaviour {
     Hang,
     /// Unreachable (circuit fails at once).
     Down,
+    /// Answers fetches with a body of this many bytes, read the way Arti's directory client
+    /// reads (1 KiB windows, failing past the consensus' size limit): a body over the limit
+    /// never takes more than limit + one window of memory; one within the limit is returned.
+    Oversized(usize),
 }
 
 /// What became of one upload attempt.
@@ -80,6 +85,8 @@ struct FakeBackend {
     identity: HsIdKeypair,
     intro_points: Vec<IntroPointDesc>,
     alive: bool,
+    /// The `flow-control` line it publishes (C tor's by default).
+    flow_control: Option<(Protocols, u8)>,
 }
 
 /// A descriptor held by an HSDir.
@@ -109,6 +116,10 @@ struct Inner {
     fetches: u64,
     backends: HashMap<OnionAddress, FakeBackend>,
     probes: u64,
+    /// Consensus `cc_sendme_inc`.
+    cc_sendme_inc: u8,
+    /// The most bytes a fetch answer took in memory.
+    largest_answer: usize,
 }
 
 /// The fake network. Cheap to share (`Arc`).
@@ -149,6 +160,8 @@ impl FakeNetwork {
                 fetches: 0,
                 backends: HashMap::new(),
                 probes: 0,
+                cc_sendme_inc: DEFAULT_CC_SENDME_INC,
+                largest_answer: 0,
             }),
             start_instant: tokio::time::Instant::now(),
             start_wall,
@@ -253,6 +266,7 @@ impl FakeNetwork {
                 identity,
                 intro_points,
                 alive: true,
+                flow_control: Some(testing::c_tor_flow_control()),
             },
         );
         self.publish_backend(address);
@@ -292,12 +306,17 @@ impl FakeNetwork {
                 return;
             }
             let revision = period.srv_offset(now).map_or(1, |o| u64::from(u32_of(o)));
-            let text: Arc<str> = Arc::from(testing::backend_descriptor(
+            let opts = testing::BackendDescOptions {
+                flow_control: b.flow_control.clone(),
+                ..testing::BackendDescOptions::default()
+            };
+            let text: Arc<str> = Arc::from(testing::backend_descriptor_with(
                 &b.identity,
                 &period,
                 &b.intro_points,
                 revision,
                 now,
+                &opts,
             ));
             let Ok((blind, _, _)) = b.identity.compute_blinded_key(period.time_period) else {
                 return;
@@ -384,7 +403,42 @@ impl FakeNetwork {
             relays: Arc::clone(&inner.consensus_relays),
             view: inner.view.clone(),
             rings: Mutex::new(HashMap::new()),
+            cc_sendme_inc: inner.cc_sendme_inc,
         })
+    }
+
+    /// Set the consensus `cc_sendme_inc` (takes effect with [`Self::new_consensus`]).
+    pub fn set_cc_sendme_inc(&self, inc: u8) {
+        self.lock().cc_sendme_inc = inc;
+    }
+
+    /// Set the `flow-control` line a backend publishes from now on (`None`: none).
+    pub fn set_backend_flow_control(&self, address: OnionAddress, line: Option<(Protocols, u8)>) {
+        if let Some(b) = self.lock().backends.get_mut(&address) {
+            b.flow_control = line;
+        }
+    }
+
+    /// Store `text` on `hsdir` under `blind_id` as it is, whatever is stored there (a replay, or
+    /// a misbehaving HSDir).
+    pub fn put_descriptor(&self, hsdir: HsDirId, blind_id: &HsBlindId, text: Arc<str>) {
+        let now = self.now();
+        let revision = revision_of(&text).unwrap_or(0);
+        let expires = now + lifetime_of(&text);
+        let key: [u8; 32] = *blind_id.as_ref();
+        self.lock().store.insert(
+            (hsdir, key),
+            Stored {
+                text,
+                revision,
+                expires,
+            },
+        );
+    }
+
+    /// The most bytes any fetch answer took in memory so far.
+    pub fn largest_answer(&self) -> usize {
+        self.lock().largest_answer
     }
 
     fn behaviour(&self, hsdir: HsDirId) -> Option<Behaviour> {

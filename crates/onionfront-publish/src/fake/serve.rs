@@ -14,7 +14,7 @@ use super::{
     Behaviour, FakeDirectory, FakeNetwork, MAX_DESCRIPTOR_SIZE, Stored, UploadOutcome,
     UploadRecord, lifetime_of, revision_of,
 };
-use crate::network::{HsDirId, NetError, Network};
+use crate::network::{Directory, HsDirId, NetError, Network};
 
 impl FakeNetwork {
     /// Reach `hsdir` as its behaviour allows: an error, never (hang), or after 50 ms.
@@ -27,13 +27,38 @@ impl FakeNetwork {
                 status,
                 message: "refused".into(),
             }),
-            Some(Behaviour::Normal) => {
+            Some(Behaviour::Normal | Behaviour::Oversized(_)) => {
                 tokio::time::sleep(Duration::from_millis(50)).await;
                 Ok(())
             }
         }
     }
+
+    /// An answer of `len` bytes read as tor-dirclient reads it: window by window, giving up once
+    /// past `limit`. Records how much was held.
+    fn read_bounded(&self, len: usize, limit: usize) -> Result<String, NetError> {
+        let mut body = String::new();
+        while body.len() < len {
+            let window = READ_WINDOW.min(len - body.len());
+            body.extend(std::iter::repeat_n('x', window));
+            if body.len() > limit {
+                break;
+            }
+        }
+        let mut inner = self.lock();
+        inner.largest_answer = inner.largest_answer.max(body.len());
+        if body.len() > limit {
+            return Err(NetError::TooLarge {
+                read: body.len(),
+                limit,
+            });
+        }
+        Ok(body)
+    }
 }
+
+/// How much tor-dirclient reads at a time.
+const READ_WINDOW: usize = 1024;
 
 #[async_trait::async_trait]
 impl Network for FakeNetwork {
@@ -64,14 +89,21 @@ impl Network for FakeNetwork {
 
     async fn fetch(
         &self,
-        _dir: &FakeDirectory,
+        dir: &FakeDirectory,
         hsdir: HsDirId,
         blind_id: HsBlindId,
     ) -> Result<String, NetError> {
         self.lock().fetches += 1;
         self.reach(hsdir).await?;
+        if let Some(Behaviour::Oversized(len)) = self.behaviour(hsdir) {
+            return self.read_bounded(len, dir.max_descriptor_size());
+        }
         match self.stored(hsdir, &blind_id) {
-            Some((text, _)) => Ok(text.to_string()),
+            Some((text, _)) => {
+                let mut inner = self.lock();
+                inner.largest_answer = inner.largest_answer.max(text.len());
+                Ok(text.to_string())
+            }
             None => Err(NetError::Http {
                 status: 404,
                 message: "Not found".into(),
@@ -92,7 +124,7 @@ impl Network for FakeNetwork {
             Some(Behaviour::Down) => Some(UploadOutcome::Unreachable),
             Some(Behaviour::Hang) => Some(UploadOutcome::NoAnswer),
             Some(Behaviour::Refuse(status)) => Some(UploadOutcome::Refused(status)),
-            Some(Behaviour::Normal) => None,
+            Some(Behaviour::Normal | Behaviour::Oversized(_)) => None,
         };
         if let Some(outcome) = failing {
             let at = self.now();

@@ -3,7 +3,7 @@
 //! The scheduler gets each identity key as the `Arc` the loaded key holds: the secret is never
 //! copied out of the buffers `onionfront-core` zeroes on drop.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Result, anyhow};
 use onionfront_core::config::{Config, LoadedConfig, load_with_keys};
@@ -111,6 +111,15 @@ pub fn log_keys(spec: &SchedulerSpec) {
                 "loaded service (key bundle: offline keys)"),
         }
     }
+}
+
+/// Where the scheduler keeps the backends' revision history: in Arti's state folder
+/// (`arti.state-dir`, private), as [`onionfront_publish::HISTORY_FILE_NAME`].
+pub fn history_path(config: &Config) -> PathBuf {
+    config
+        .arti
+        .state_dir
+        .join(onionfront_publish::HISTORY_FILE_NAME)
 }
 
 /// Settings that only take effect on restart: say so when a reload changes them.

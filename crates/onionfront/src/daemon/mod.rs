@@ -101,7 +101,11 @@ pub async fn run(args: RunArgs) -> Result<()> {
     }
 
     let mut current = loaded;
-    let handle = onionfront_publish::spawn(Arc::new(network), current.spec.clone());
+    let handle = onionfront_publish::spawn_with_history(
+        Arc::new(network),
+        current.spec.clone(),
+        load::history_path(&current.config),
+    );
     source.attach(handle.status());
     notify::notify("READY=1\nSTATUS=bootstrapped; publishing");
     info!("bootstrapped; fetching backend descriptors and publishing");
