@@ -32,6 +32,9 @@ use crate::address::OnionAddress;
 
 pub use format::looks_like_bundle;
 
+/// The time period lengths the consensus allows, minutes (Arti's `hsdir_interval` bounds).
+pub const PERIOD_LENGTHS: std::ops::RangeInclusive<u32> = 5..=14400;
+
 /// One period of a bundle: when it is and its blinded secret key.
 #[derive(Clone)]
 pub struct BundlePeriod {
@@ -67,6 +70,9 @@ pub enum BundleContentError {
     /// Periods of different lengths.
     #[error("time periods of different lengths ({0} and {1} minutes)")]
     MixedLengths(u32, u32),
+    /// Period parameters that make no time period (provisioning).
+    #[error("{0}")]
+    Parameters(String),
     /// Periods with different offsets.
     #[error("time periods with different offsets ({0} and {1} seconds)")]
     MixedOffsets(u32, u32),
@@ -85,7 +91,7 @@ pub struct KeyBundle {
 
 impl KeyBundle {
     /// Blinded keys of `key` for every period of `length_minutes` (offset `offset_secs`) that
-    /// overlaps `from..until`.
+    /// overlaps `from..until` (at least the one containing `from`).
     pub fn provision(
         key: &ServiceKey,
         from: SystemTime,
@@ -93,17 +99,53 @@ impl KeyBundle {
         length_minutes: u32,
         offset_secs: u32,
     ) -> Result<KeyBundle, BundleContentError> {
-        let first = TimePeriod::new(
+        let first = KeyBundle::period_containing(from, length_minutes, offset_secs)?;
+        KeyBundle::provision_while(key, first, |range, _| range.start < until)
+    }
+
+    /// Blinded keys of `key` for `count` consecutive periods from `first` (at least one).
+    pub fn provision_count(
+        key: &ServiceKey,
+        first: TimePeriod,
+        count: usize,
+    ) -> Result<KeyBundle, BundleContentError> {
+        KeyBundle::provision_while(key, first, |_, done| done < count)
+    }
+
+    /// The period of `length_minutes` (5 to 14400, the consensus's bounds) and offset
+    /// `offset_secs` that contains `when`.
+    pub fn period_containing(
+        when: SystemTime,
+        length_minutes: u32,
+        offset_secs: u32,
+    ) -> Result<TimePeriod, BundleContentError> {
+        if !PERIOD_LENGTHS.contains(&length_minutes) {
+            return Err(BundleContentError::Parameters(format!(
+                "a time period length of {length_minutes} minutes is outside {}..={} (the \
+                 consensus's bounds)",
+                PERIOD_LENGTHS.start(),
+                PERIOD_LENGTHS.end()
+            )));
+        }
+        TimePeriod::new(
             Duration::from_secs(u64::from(length_minutes) * 60),
-            from,
+            when,
             Duration::from_secs(u64::from(offset_secs)),
         )
-        .map_err(|_| BundleContentError::Empty)?;
+        .map_err(|e| BundleContentError::Parameters(format!("no time period for that time: {e}")))
+    }
+
+    /// Periods from `first` on while `more(range, periods so far)` says so (the first always).
+    fn provision_while(
+        key: &ServiceKey,
+        first: TimePeriod,
+        more: impl Fn(&std::ops::Range<SystemTime>, usize) -> bool,
+    ) -> Result<KeyBundle, BundleContentError> {
         let mut checker = Checker::new(HsIdKey::from(key.keypair()));
         let mut next = Some(first);
         while let Some(tp) = next {
             let Ok(range) = tp.range() else { break };
-            if range.start >= until && checker.len() > 0 {
+            if checker.len() > 0 && !more(&range, checker.len()) {
                 break;
             }
             let (_, kp, _) = key
