@@ -37,9 +37,9 @@ pub enum KeysCommand {
     /// Create a new main onion service key (C tor format) and print its address (same as
     /// `onionfront keygen`).
     Generate(KeygenArgs),
-    /// Make a key bundle: the blinded keys of an identity key for a range of time periods, so
-    /// that the frontend can publish without the identity key (see docs/offline-keys.md). Run it
-    /// where the identity key is kept (an offline machine); copy the bundle to the frontend.
+    /// Make a key bundle: the blinded keys of an identity key for a range of time periods, for
+    /// a frontend that publishes without the identity key file. Protect it like the identity
+    /// key: a blinded secret key reveals the identity secret key (see docs/offline-keys.md).
     Provision(ProvisionArgs),
     /// Print a key bundle's address and its time periods (UTC), which one is current and how
     /// long is left.

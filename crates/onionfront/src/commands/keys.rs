@@ -46,8 +46,10 @@ pub fn provision(args: &ProvisionArgs, now: SystemTime) -> anyhow::Result<()> {
     print!("{}", summary(&bundle));
     eprintln!(
         "Wrote {} (mode 0600). Copy it to the frontend and point the service's `key:` at it; \
-         make and copy a new one before {} (then `onionfront reload`). Whoever holds it can \
-         sign descriptors for this address until then, not after.",
+         make and copy a new one before {} (then `onionfront reload`).\n\
+         Protect it like the identity key: with rend-spec-v3's key blinding, anyone holding a \
+         blinded secret key can compute the identity secret key from it and the public address \
+         (see docs/offline-keys.md).",
         args.output.display(),
         utc(bundle.coverage_end())
     );

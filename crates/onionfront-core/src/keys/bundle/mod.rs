@@ -1,5 +1,12 @@
-//! [`KeyBundle`]: blinded keys provisioned offline, so that the identity secret key never has to
-//! be on the frontend (rend-spec-v3: a period's descriptor needs only that period's blinded key).
+//! [`KeyBundle`]: blinded keys provisioned offline, so that the identity key file does not have
+//! to be on the frontend (rend-spec-v3: a period's descriptor needs only that period's blinded
+//! key).
+//!
+//! Caution: this is not a secrecy boundary. rend-spec-v3's blinding is `a' = h·a mod ℓ` with a
+//! public `h` (from the identity public key and the period; the optional secret `s` is empty in
+//! C tor and Arti, and must be, for clients to find the descriptor), so one blinded secret key
+//! and the address give the identity secret scalar `a = a'·h⁻¹`. A bundle must be protected like
+//! the identity key (docs/offline-keys.md).
 //!
 //! A bundle holds the identity *public* key and, per time period, the period (number, length,
 //! offset) and its blinded secret key (`KS_hs_blind_id`, 64 expanded bytes). A period is looked
@@ -368,5 +375,7 @@ impl fmt::Debug for KeyBundle {
     }
 }
 
+#[cfg(test)]
+mod recovery_tests;
 #[cfg(test)]
 mod tests;

@@ -231,9 +231,10 @@ fn sections(page: &str, pages: &[String]) -> Vec<Section> {
                 None,
                 &[(
                     "BUNDLE",
-                    "The key bundle, mode 0600: the blinded keys of the covered time periods \
-                     (whoever holds it can sign descriptors for the address until it runs out). \
-                     The format and the workflow: docs/offline-keys.md.",
+                    "The key bundle, mode 0600: the blinded keys of the covered time periods. \
+                     Protect it like the identity key: a blinded secret key and the public \
+                     address give the identity secret key. The format, the threat model and the \
+                     workflow: docs/offline-keys.md.",
                 )],
             ),
         ],
