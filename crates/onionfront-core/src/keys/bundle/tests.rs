@@ -463,4 +463,8 @@ fn service_key_refuses_a_bundle_by_name() {
         );
     }
     assert_eq!(year.len(), 366);
+    // A large file that is not a bundle is still an unknown format, as before.
+    let big = write(dir.path(), "big", &[b'x'; 20_000], 0o600);
+    let err = ServiceKey::load(&big).unwrap_err();
+    assert!(matches!(err, KeyError::UnknownFormat { .. }), "{err:?}");
 }
