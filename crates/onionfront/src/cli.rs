@@ -2,9 +2,12 @@
 //! rules for values that can also come from the environment: the config path
 //! ([`default_config_path`]) and the status socket ([`status_socket_path`]).
 //!
-//! Naming rules, so that one letter means one thing everywhere: `-o/--output` is the folder a
-//! subcommand writes into (`init`, `keygen`, `generate-docs`; `--out` stays as a hidden alias for
-//! old command lines), `-c/--config` the config file, `-s/--socket` the status socket (`status`;
+//! The `keys` subcommands' arguments are in `cli_keys.rs`.
+//!
+//! Naming rules, so that one letter means one thing everywhere: `-o/--output` is what a
+//! subcommand writes (the folder of `init`, `keygen`, `generate-docs`; the bundle file of `keys
+//! provision`; `--out` stays as a hidden alias for old command lines), `-k/--key` an identity
+//! key file, `-c/--config` the config file, `-s/--socket` the status socket (`status`;
 //! Onionbalance's hidden top-level `-s/--socket` spells the same). The top-level options of the
 //! Onionbalance-style form (no subcommand) go before nothing else: `onionfront -c FILE check` is
 //! refused with a hint to write `onionfront check -c FILE` ([`misplaced_subcommand_hint`]).
@@ -90,8 +93,13 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Create a new main onion service key (C tor format) and print its address.
+    /// Create a new main onion service key (C tor format) and print its address (also
+    /// `onionfront keys generate`).
     Keygen(KeygenArgs),
+    /// Offline keys: generate an identity key, provision a bundle of blinded keys from it (for
+    /// a frontend without the identity key file; see docs/offline-keys.md for what that does and
+    /// does not protect), show what a bundle covers.
+    Keys(KeysArgs),
     /// Write a ready-to-edit setup: config.yaml, main key(s), and each backend's tor snippets.
     Init(InitArgs),
     /// Check a config file and its keys; print each service's address and backends.
@@ -488,6 +496,13 @@ pub fn status_socket_origin(config: &Config) -> &'static str {
         "not set"
     }
 }
+
+#[path = "cli_keys.rs"]
+mod keys;
+pub use keys::{
+    DEFAULT_BUNDLE_DAYS, DEFAULT_HSDIR_INTERVAL, DEFAULT_VOTING_INTERVAL, KeysArgs, KeysCommand,
+    ProvisionArgs, ShowArgs, VOTING_INTERVALS_IN_OFFSET, parse_utc_time,
+};
 
 #[cfg(test)]
 #[path = "cli_tests.rs"]

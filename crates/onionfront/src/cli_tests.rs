@@ -115,3 +115,93 @@ fn version_names_the_commit_and_arti() {
     assert!(VERSION.contains("; Arti 0."), "{VERSION}");
     assert!(VERSION.contains("(commit "), "{VERSION}");
 }
+
+#[test]
+fn parses_keys_provision_with_defaults_and_aliases() {
+    let cli =
+        Cli::try_parse_from(["onionfront", "keys", "provision", "-k", "id", "--out", "b"]).unwrap();
+    let Some(Command::Keys(KeysArgs {
+        command: KeysCommand::Provision(p),
+    })) = cli.command
+    else {
+        panic!("not keys provision");
+    };
+    assert_eq!(p.key, PathBuf::from("id"));
+    assert_eq!(p.output, PathBuf::from("b"));
+    assert_eq!((p.days, p.periods, p.from), (30, None, None));
+    assert_eq!((p.hsdir_interval, p.voting_interval), (1440, 3600));
+    // The live network's offset: 12 voting intervals of an hour.
+    assert_eq!(p.offset_secs(), 43_200);
+
+    let cli = Cli::try_parse_from([
+        "onionfront",
+        "keys",
+        "provision",
+        "--key",
+        "id",
+        "-o",
+        "b",
+        "--periods",
+        "4",
+        "--from",
+        "2027-01-02",
+        "--hsdir-interval",
+        "60",
+        "--voting-interval",
+        "20",
+    ])
+    .unwrap();
+    let Some(Command::Keys(KeysArgs {
+        command: KeysCommand::Provision(p),
+    })) = cli.command
+    else {
+        panic!("not keys provision");
+    };
+    assert_eq!(p.periods, Some(4));
+    assert_eq!(
+        p.from,
+        Some(std::time::UNIX_EPOCH + Duration::from_secs(1_798_848_000))
+    );
+    assert_eq!(p.offset_secs(), 240);
+}
+
+#[test]
+fn refuses_bad_keys_provision_lines() {
+    let base = ["onionfront", "keys", "provision", "-k", "id", "-o", "b"];
+    let refused = |extra: &[&str]| {
+        let mut args = base.to_vec();
+        args.extend_from_slice(extra);
+        Cli::try_parse_from(args).unwrap_err().to_string()
+    };
+    assert!(refused(&["--days", "3", "--periods", "2"]).contains("cannot be used with"));
+    assert!(refused(&["--hsdir-interval", "4"]).contains("5..=14400"));
+    assert!(refused(&["--voting-interval", "0"]).contains("1..=86400"));
+    assert!(refused(&["--from", "2027-01-02T10:00:00+02:00"]).contains("UTC only"));
+    assert!(Cli::try_parse_from(["onionfront", "keys", "provision", "-o", "b"]).is_err());
+}
+
+#[test]
+fn parses_utc_times_and_dates() {
+    let t = |s| parse_utc_time(s).unwrap();
+    let day = std::time::UNIX_EPOCH + Duration::from_secs(1_798_848_000);
+    assert_eq!(t("2027-01-02"), day);
+    assert_eq!(t("2027-01-02T00:00:00Z"), day);
+    assert_eq!(t("2027-01-02 01:00:00"), day + Duration::from_secs(3600));
+    assert!(parse_utc_time("tomorrow").is_err());
+}
+
+#[test]
+fn keys_show_and_generate_parse() {
+    let cli = Cli::try_parse_from(["onionfront", "keys", "show", "b"]).unwrap();
+    assert!(matches!(
+        cli.command,
+        Some(Command::Keys(KeysArgs { command: KeysCommand::Show(ShowArgs { ref bundle }) }))
+            if bundle == &PathBuf::from("b")
+    ));
+    let cli = Cli::try_parse_from(["onionfront", "keys", "generate", "-o", "d"]).unwrap();
+    assert!(matches!(
+        cli.command,
+        Some(Command::Keys(KeysArgs { command: KeysCommand::Generate(KeygenArgs { ref output }) }))
+            if output == &PathBuf::from("d")
+    ));
+}

@@ -32,6 +32,10 @@ fn main() -> ExitCode {
             init_cli_logging();
             commands::keygen::run(&args)
         }
+        Some(Command::Keys(args)) => {
+            init_cli_logging();
+            commands::keys::run(&args)
+        }
         Some(Command::Init(args)) => {
             init_cli_logging();
             commands::init::run(&args)

@@ -8,7 +8,18 @@ use std::fs;
 use std::path::Path;
 use std::process::Command;
 
-const SUBCOMMANDS: [&str; 6] = ["keygen", "init", "check", "run", "status", "generate-docs"];
+const SUBCOMMANDS: [&str; 10] = [
+    "keygen",
+    "keys",
+    "keys-generate",
+    "keys-provision",
+    "keys-show",
+    "init",
+    "check",
+    "run",
+    "status",
+    "generate-docs",
+];
 
 fn generate(flag: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -70,6 +81,16 @@ fn man_pages_are_titled_versioned_and_complete() {
         // Hidden Onionbalance options are not documented.
         assert!(!text.contains("is\\-testnet"), "{page}");
     }
+    // Nested subcommands get their own page with their options.
+    let provision = read(d, "man/onionfront-keys-provision.1");
+    for option in [
+        "\\-\\-hsdir\\-interval",
+        "\\-\\-voting\\-interval",
+        "\\-\\-periods",
+    ] {
+        assert!(provision.contains(option), "{option}:\n{provision}");
+    }
+    assert!(read(d, "man/onionfront-keys.1").contains("onionfront\\-keys\\-provision(1)"));
     let main = read(d, "man/onionfront.1");
     for section in [".SH ENVIRONMENT", ".SH FILES", ".SH SIGNALS"] {
         assert!(main.contains(section), "{section}:\n{main}");
@@ -130,9 +151,17 @@ fn completions_cover_subcommands_but_no_hidden_option() {
     for file in ["onionfront.bash", "_onionfront", "onionfront.fish"] {
         let text = read(d, &format!("completions/{file}"));
         for sub in SUBCOMMANDS {
-            assert!(text.contains(sub), "{file} lacks {sub}");
+            let word = sub.strip_prefix("keys-").unwrap_or(sub);
+            assert!(text.contains(word), "{file} lacks {sub}");
         }
-        for visible in ["--log-level", "--output", "--socket", "--format"] {
+        for visible in [
+            "--log-level",
+            "--output",
+            "--socket",
+            "--format",
+            "--hsdir-interval",
+            "--voting-interval",
+        ] {
             assert!(
                 text.contains(visible.trim_start_matches('-')),
                 "{file} lacks {visible}"

@@ -3,7 +3,8 @@
 //! docs/configuration.md ([`config_page`]).
 //!
 //! The layout under `--output DIR` is fixed (the Debian package installs from it):
-//! `man/onionfront.1`, `man/onionfront-<subcommand>.1` for each visible subcommand,
+//! `man/onionfront.1`, `man/onionfront-<subcommand>.1` for each visible subcommand (and
+//! `man/onionfront-keys-<subcommand>.1` for nested ones, like `keys provision`),
 //! `man/onionfront.yaml.5`, `completions/onionfront.bash`, `completions/_onionfront`,
 //! `completions/onionfront.fish`.
 //!
@@ -32,17 +33,13 @@ pub fn run(args: &GenerateDocsArgs) -> Result<()> {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
     let cmd = docs_command();
-    let subcommands: Vec<&clap::Command> =
-        cmd.get_subcommands().filter(|s| !s.is_hide_set()).collect();
+    let mut subcommands = Vec::new();
+    collect_subcommands(&cmd, "onionfront", &mut subcommands);
     let mut pages = vec!["onionfront".to_string()];
-    pages.extend(
-        subcommands
-            .iter()
-            .map(|s| format!("onionfront-{}", s.get_name())),
-    );
+    pages.extend(subcommands.iter().map(|(name, _)| name.clone()));
     write_man(&cmd, "onionfront", &pages, &man)?;
-    for sub in &subcommands {
-        write_man(sub, &format!("onionfront-{}", sub.get_name()), &pages, &man)?;
+    for (name, sub) in &subcommands {
+        write_man(sub, name, &pages, &man)?;
     }
     write(
         &man.join("onionfront.yaml.5"),
@@ -69,6 +66,23 @@ fn docs_command() -> clap::Command {
     let mut cmd = Cli::command().disable_help_subcommand(true);
     cmd.build();
     cmd
+}
+
+/// The visible subcommands under `cmd` (named `prefix`), depth first, each with its page name:
+/// `onionfront-keys`, then `onionfront-keys-provision`.
+fn collect_subcommands<'a>(
+    cmd: &'a clap::Command,
+    prefix: &str,
+    out: &mut Vec<(String, &'a clap::Command)>,
+) {
+    for sub in cmd
+        .get_subcommands()
+        .filter(|s| !s.is_hide_set() && s.get_name() != "help")
+    {
+        let name = format!("{prefix}-{}", sub.get_name());
+        out.push((name.clone(), sub));
+        collect_subcommands(sub, &name, out);
+    }
 }
 
 /// `cmd` and its subcommands without hidden arguments, for completions.

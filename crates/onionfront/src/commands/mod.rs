@@ -1,4 +1,5 @@
-//! The subcommands implemented in this crate: [`keygen`], [`init`] (with the files it writes in
+//! The subcommands implemented in this crate: [`keygen`], [`keys`] (generate, provision and
+//! show key bundles), [`init`] (with the files it writes in
 //! [`init_files`] and the ownership it gives them in [`init_owner`]), [`check`] and [`reload`]. (`run` and `status` live in `crate::daemon` and
 //! `crate::status_client`.)
 
@@ -8,4 +9,5 @@ pub mod init;
 pub mod init_files;
 pub mod init_owner;
 pub mod keygen;
+pub mod keys;
 pub mod reload;

@@ -216,8 +216,8 @@ fn parse_period_line(line: &str) -> Result<BundlePeriod, String> {
     let num: u64 = num.parse().map_err(|_| bad("number"))?;
     let len: u32 = len.parse().map_err(|_| bad("length"))?;
     let offset: u32 = offset.parse().map_err(|_| bad("offset"))?;
-    if len == 0 {
-        return Err(bad("length (0 minutes)"));
+    if !super::PERIOD_LENGTHS.contains(&len) {
+        return Err(bad("length (the consensus allows 5 to 14400 minutes)"));
     }
     let period = TimePeriod::from_parts(len, num, offset);
     if period.range().is_err() {

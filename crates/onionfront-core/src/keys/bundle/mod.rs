@@ -1,5 +1,12 @@
-//! [`KeyBundle`]: blinded keys provisioned offline, so that the identity secret key never has to
-//! be on the frontend (rend-spec-v3: a period's descriptor needs only that period's blinded key).
+//! [`KeyBundle`]: blinded keys provisioned offline, so that the identity key file does not have
+//! to be on the frontend (rend-spec-v3: a period's descriptor needs only that period's blinded
+//! key).
+//!
+//! Caution: this is not a secrecy boundary. rend-spec-v3's blinding is `a' = h·a mod ℓ` with a
+//! public `h` (from the identity public key and the period; the optional secret `s` is empty in
+//! C tor and Arti, and must be, for clients to find the descriptor), so one blinded secret key
+//! and the address give the identity secret scalar `a = a'·h⁻¹`. A bundle must be protected like
+//! the identity key (docs/offline-keys.md).
 //!
 //! A bundle holds the identity *public* key and, per time period, the period (number, length,
 //! offset) and its blinded secret key (`KS_hs_blind_id`, 64 expanded bytes). A period is looked
@@ -31,6 +38,9 @@ use super::{KeyError, ServiceKey};
 use crate::address::OnionAddress;
 
 pub use format::looks_like_bundle;
+
+/// The time period lengths the consensus allows, minutes (Arti's `hsdir_interval` bounds).
+pub const PERIOD_LENGTHS: std::ops::RangeInclusive<u32> = 5..=14400;
 
 /// One period of a bundle: when it is and its blinded secret key.
 #[derive(Clone)]
@@ -67,6 +77,9 @@ pub enum BundleContentError {
     /// Periods of different lengths.
     #[error("time periods of different lengths ({0} and {1} minutes)")]
     MixedLengths(u32, u32),
+    /// Period parameters that make no time period (provisioning).
+    #[error("{0}")]
+    Parameters(String),
     /// Periods with different offsets.
     #[error("time periods with different offsets ({0} and {1} seconds)")]
     MixedOffsets(u32, u32),
@@ -85,7 +98,7 @@ pub struct KeyBundle {
 
 impl KeyBundle {
     /// Blinded keys of `key` for every period of `length_minutes` (offset `offset_secs`) that
-    /// overlaps `from..until`.
+    /// overlaps `from..until` (at least the one containing `from`).
     pub fn provision(
         key: &ServiceKey,
         from: SystemTime,
@@ -93,17 +106,53 @@ impl KeyBundle {
         length_minutes: u32,
         offset_secs: u32,
     ) -> Result<KeyBundle, BundleContentError> {
-        let first = TimePeriod::new(
+        let first = KeyBundle::period_containing(from, length_minutes, offset_secs)?;
+        KeyBundle::provision_while(key, first, |range, _| range.start < until)
+    }
+
+    /// Blinded keys of `key` for `count` consecutive periods from `first` (at least one).
+    pub fn provision_count(
+        key: &ServiceKey,
+        first: TimePeriod,
+        count: usize,
+    ) -> Result<KeyBundle, BundleContentError> {
+        KeyBundle::provision_while(key, first, |_, done| done < count)
+    }
+
+    /// The period of `length_minutes` (5 to 14400, the consensus's bounds) and offset
+    /// `offset_secs` that contains `when`.
+    pub fn period_containing(
+        when: SystemTime,
+        length_minutes: u32,
+        offset_secs: u32,
+    ) -> Result<TimePeriod, BundleContentError> {
+        if !PERIOD_LENGTHS.contains(&length_minutes) {
+            return Err(BundleContentError::Parameters(format!(
+                "a time period length of {length_minutes} minutes is outside {}..={} (the \
+                 consensus's bounds)",
+                PERIOD_LENGTHS.start(),
+                PERIOD_LENGTHS.end()
+            )));
+        }
+        TimePeriod::new(
             Duration::from_secs(u64::from(length_minutes) * 60),
-            from,
+            when,
             Duration::from_secs(u64::from(offset_secs)),
         )
-        .map_err(|_| BundleContentError::Empty)?;
+        .map_err(|e| BundleContentError::Parameters(format!("no time period for that time: {e}")))
+    }
+
+    /// Periods from `first` on while `more(range, periods so far)` says so (the first always).
+    fn provision_while(
+        key: &ServiceKey,
+        first: TimePeriod,
+        more: impl Fn(&std::ops::Range<SystemTime>, usize) -> bool,
+    ) -> Result<KeyBundle, BundleContentError> {
         let mut checker = Checker::new(HsIdKey::from(key.keypair()));
         let mut next = Some(first);
         while let Some(tp) = next {
             let Ok(range) = tp.range() else { break };
-            if range.start >= until && checker.len() > 0 {
+            if checker.len() > 0 && !more(&range, checker.len()) {
                 break;
             }
             let (_, kp, _) = key
@@ -326,5 +375,7 @@ impl fmt::Debug for KeyBundle {
     }
 }
 
+#[cfg(test)]
+mod recovery_tests;
 #[cfg(test)]
 mod tests;

@@ -180,6 +180,25 @@ fn descriptor_inputs_equal_those_of_the_identity() {
 }
 
 #[test]
+fn provision_count_and_bad_parameters() {
+    let first = KeyBundle::period_containing(from(), 60, 600).unwrap();
+    let b = KeyBundle::provision_count(&key(), first, 5).unwrap();
+    assert_eq!(b.len(), 5);
+    assert_eq!(b.periods().next().unwrap().period, first);
+    assert!(b.period_at(from()).is_some());
+    assert_eq!(
+        KeyBundle::provision_count(&key(), first, 0).unwrap().len(),
+        1
+    );
+    assert_eq!(
+        KeyBundle::period_containing(from(), 4, 0)
+            .unwrap_err()
+            .to_string(),
+        "a time period length of 4 minutes is outside 5..=14400 (the consensus's bounds)"
+    );
+}
+
+#[test]
 fn partial_coverage() {
     let bundle = bundle();
     let first = bundle.periods().next().unwrap().period;
@@ -314,6 +333,16 @@ fn refuses_bad_content_with_its_line() {
         parse_err(with_line(3, &format!("{hourly} {key4}")).as_bytes()),
         "b, line 4: invalid key bundle: time periods of different lengths (1440 and 60 minutes)"
     );
+    // A length no consensus allows (and that would overflow in Arti's arithmetic).
+    let huge = slug4.replace("_1440_", "_4000000000_");
+    assert_eq!(
+        parse_err(with_line(3, &format!("{huge} {key4}")).as_bytes()),
+        format!(
+            "b, line 4: invalid key bundle: the period {:?} has an invalid length (the \
+             consensus allows 5 to 14400 minutes)",
+            &huge[15..]
+        )
+    );
     // A wrong address: every key then mismatches.
     let other = ServiceKey::from_seed(&[8u8; 32]).address();
     assert!(
@@ -435,4 +464,8 @@ fn service_key_refuses_a_bundle_by_name() {
         );
     }
     assert_eq!(year.len(), 366);
+    // A large file that is not a bundle is still an unknown format, as before.
+    let big = write(dir.path(), "big", &[b'x'; 20_000], 0o600);
+    let err = ServiceKey::load(&big).unwrap_err();
+    assert!(matches!(err, KeyError::UnknownFormat { .. }), "{err:?}");
 }

@@ -221,7 +221,28 @@ fn sections(page: &str, pages: &[String]) -> Vec<Section> {
                 files,
             ]
         }
-        "onionfront-keygen" => vec![
+        "onionfront-keys-provision" => vec![
+            exit_simple(
+                "The identity key does not load, or the bundle could not be written (an \
+                 existing file is never replaced).",
+            ),
+            section(
+                "FILES",
+                None,
+                &[(
+                    "BUNDLE",
+                    "The key bundle, mode 0600: the blinded keys of the covered time periods. \
+                     Protect it like the identity key: a blinded secret key and the public \
+                     address give the identity secret key. The format, the threat model and the \
+                     workflow: docs/offline-keys.md.",
+                )],
+            ),
+        ],
+        "onionfront-keys-show" => vec![exit_simple(
+            "The bundle does not load (not private, truncated, altered; the message names the \
+             line).",
+        )],
+        "onionfront-keygen" | "onionfront-keys-generate" => vec![
             exit_simple("The key could not be written (existing key files are never replaced)."),
             section(
                 "FILES",
