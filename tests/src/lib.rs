@@ -8,6 +8,7 @@
 //! Everything lives in one temp dir per run, uses ports chosen at run time, and every process is
 //! stopped by PID when its guard is dropped (also on a panic). See `tests/README.md`.
 
+pub mod arti_client;
 pub mod authority;
 pub mod backend;
 pub mod client;

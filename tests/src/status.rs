@@ -202,16 +202,17 @@ pub fn parse_rfc3339(t: &str) -> Option<u64> {
 }
 
 /// Whether `rev`, the revision counter of a descriptor fetched from an HSDir at unix time `now`,
-/// is one the service in `view` built: a period's `revisionCounter`, or, for a period whose
-/// uploads were retried (each retry rebuilds with a higher counter; the status keeps the first),
-/// a counter above it by at most what C tor's order-preserving encoding adds per second since
+/// is one the service in `view` built: a period's `revisionCounter`, one an HSDir of the period
+/// accepted (`hsdirs[].revision`: after retries, which rebuild with higher counters, HSDirs hold
+/// different ones), or, for a period whose uploads were retried, a counter above it by at most what C tor's order-preserving encoding adds per second since
 /// the build (less than 2^16 per second).
 pub fn built_revision(view: &ServiceView, rev: u64, now: u64) -> bool {
     view.periods.iter().any(|p| {
         let Some(r) = p.revision_counter else {
             return false;
         };
-        if r == rev {
+        // What an HSDir says it accepted (the status's `revisionCounter` is the highest of those).
+        if r == rev || p.hsdirs.iter().any(|h| h.revision == Some(rev)) {
             return true;
         }
         let retried = p.hsdirs.iter().any(|h| h.attempts > 1);
@@ -446,6 +447,10 @@ mod tests {
         assert!(built_revision(&svc, 13, t + 1));
         assert!(!built_revision(&svc, 12 + 65_536 * 7, t + 1));
         assert!(!built_revision(&svc, 11, t + 1));
+        // A lower counter an HSDir accepted before the retries raised the period's counter.
+        let mut retried = svc.clone();
+        retried.periods[0].hsdirs[0].revision = Some(9);
+        assert!(built_revision(&retried, 9, t + 1));
     }
 
     #[test]

@@ -18,6 +18,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use onionfront_e2e::arti_client;
 use onionfront_e2e::config::ConfigSpec;
 use onionfront_e2e::hsdesc::{self, Decoded};
 use onionfront_e2e::notify;
@@ -33,6 +34,10 @@ use onionfront_e2e::{Network, NetworkOptions, Onionfront};
 const FIRST_PUBLISH: Duration = Duration::from_secs(240);
 /// How long reaching every backend of a set may take.
 const REACH_ALL: Duration = Duration::from_secs(300);
+/// Isolated connections of the Arti client per check, and the time they may take (bootstrap
+/// included).
+const ARTI_CONNECTIONS: usize = 20;
+const ARTI_CLIENT_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// Names of the backends: service A starts with `A_START` (and gets `ADDED` on reload), service
 /// B has `B`.
@@ -198,6 +203,23 @@ fn scenario_reach(r: &mut Run) {
     let client = r.net.client().expect("client");
     let body = get_eventually(client, &r.b, Duration::from_secs(120)).expect("B answers");
     assert_eq!(body, B, "service B answered with another backend");
+    // An Arti client (issue #14): 20 isolated connections reach the backends, spread over them.
+    let out = arti_client::get_isolated(
+        r.of.config_path(),
+        &r.net.dir().join("arti-client-1"),
+        &r.a,
+        ARTI_CONNECTIONS,
+        ARTI_CLIENT_TIMEOUT,
+    )
+    .expect("Arti client");
+    r.p.say(format!(
+        "scenario 1: Arti client, {ARTI_CONNECTIONS} isolated connections: {out}"
+    ));
+    assert_eq!(out.successes(), ARTI_CONNECTIONS, "Arti client: {out}");
+    assert!(
+        out.answers.keys().all(|k| A_START.contains(&k.as_str())) && out.answers.len() >= 2,
+        "Arti client: answers not spread over A's backends: {out}"
+    );
     // What systemd (Type=notify, WatchdogSec=) would have heard: a bootstrap STATUS, READY=1
     // once bootstrapped, STATUS lines about publishing, and watchdog pings every second.
     r.of.wait_notification("WATCHDOG=1", 3, Duration::from_secs(30))
@@ -304,6 +326,24 @@ fn scenario_backend_death(r: &mut Run) {
     );
     let out = get_n(r.net.client().expect("client"), &r.a, 8, 4).expect("requests");
     r.p.say(format!("scenario 2: after the death: {out}"));
+    let arti = arti_client::get_isolated(
+        r.of.config_path(),
+        &r.net.dir().join("arti-client-2"),
+        &r.a,
+        ARTI_CONNECTIONS,
+        ARTI_CLIENT_TIMEOUT,
+    )
+    .expect("Arti client");
+    r.p.say(format!("scenario 2: Arti client after the death: {arti}"));
+    assert_eq!(
+        arti.successes(),
+        ARTI_CONNECTIONS,
+        "Arti client after {dead} died: {arti}"
+    );
+    assert!(
+        !arti.answers.contains_key(dead) && arti.answers.len() >= 2,
+        "Arti client after {dead} died: {arti}"
+    );
     assert_eq!(
         out.successes(),
         8,

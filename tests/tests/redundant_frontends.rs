@@ -148,7 +148,16 @@ fn redundant_frontends_survivor_keeps_service_up() {
 /// Issue #11 on this network (see the module doc). `spec` is the config the other frontends ran.
 fn offline_keys(p: &Progress, net: &mut Network, main: &str, spec: &ConfigSpec) {
     let bin = onionfront_e2e::onionfront::binary().expect("binary");
-    let identity_key = spec.services[0].key.clone();
+    // "The offline machine": a private copy of the identity key (provisioning wants mode 0600).
+    let offline = net.dir().join("offline-machine");
+    onionfront_e2e::torrc::mkdir_private(&offline).expect("folder");
+    let identity_key = offline.join("hs_ed25519_secret_key");
+    std::fs::copy(&spec.services[0].key, &identity_key).expect("copy the key");
+    std::fs::set_permissions(
+        &identity_key,
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    )
+    .expect("chmod");
     let dir = net.onionfront_dir_named("onionfront-offline");
     onionfront_e2e::torrc::mkdir_private(&dir).expect("folder");
     let bundle = dir.join("main.bundle");
