@@ -210,10 +210,18 @@ fn offline_keys(p: &Progress, net: &mut Network, main: &str, spec: &ConfigSpec) 
     let left = net.secs_to_next_time_period();
     p.say(format!("waiting {left} s for the time period rotation"));
     onionfront_e2e::wait::sleep(Duration::from_secs(left + 5)).expect("sleep");
+    // The status shows the new periods once the daemon has the first consensus after the
+    // rotation; the new current one is not covered.
     of.wait_status_until(
-        "the current period has no key",
-        Duration::from_secs(120),
-        |st| (key_coverage(st, main).as_deref() == Some("not-covered")).then_some(()),
+        "the current period has no key, nor the next one",
+        Duration::from_secs(180),
+        |st| {
+            let ps = periods(st, main);
+            (key_coverage(st, main).as_deref() == Some("not-covered")
+                && !ps.is_empty()
+                && ps.iter().all(|p| p.1))
+            .then_some(())
+        },
     )
     .expect("not covered after the rotation");
     let st = of.status_json().expect("status");
