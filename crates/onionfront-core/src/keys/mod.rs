@@ -38,7 +38,7 @@ pub use bundle::{BundleContentError, BundlePeriod, KeyBundle, looks_like_bundle}
 pub use error::KeyError;
 pub use file::PermissionCheck;
 pub use loaded::LoadedKey;
-pub use signing::{BlindedKeys, NotCovered, SigningKeys};
+pub use signing::{NotCovered, PeriodSigner, SigningKeys};
 
 /// Where a [`ServiceKey`] came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,22 +1,28 @@
-//! [`KeyBundle`]: blinded keys provisioned offline, so that the identity key file does not have
-//! to be on the frontend (rend-spec-v3: a period's descriptor needs only that period's blinded
-//! key).
+//! [`KeyBundle`]: descriptor-signing keys certified offline, so that the identity key file does
+//! not have to be on the frontend.
 //!
-//! Caution: this is not a secrecy boundary. rend-spec-v3's blinding is `a' = h·a mod ℓ` with a
-//! public `h` (from the identity public key and the period; the optional secret `s` is empty in
-//! C tor and Arti, and must be, for clients to find the descriptor), so one blinded secret key
-//! and the address give the identity secret scalar `a = a'·h⁻¹`. A bundle must be protected like
-//! the identity key (docs/offline-keys.md).
+//! rend-spec-v3's blinded key only *certifies* the descriptor-signing key; the descriptor itself
+//! is signed by that signing key. So a bundle holds, per time period, a random
+//! descriptor-signing key (`KS_hs_desc_sign`, a 32-byte Ed25519 seed), its certificate made
+//! offline with the period's blinded key (expiring [`CERT_MARGIN`] after the period ends), and
+//! the period's revision-counter (OPE) key, a hash of the blinded secret key. It holds no
+//! blinded secret key: blinding is `a' = h·a mod ℓ` with a public `h` (from the identity public
+//! key and the period), so one blinded secret and the address give the identity secret
+//! (`recovery_tests.rs` proves it). A thief of a bundle can sign descriptors for the address
+//! until the last certificate expires ([`KeyBundle::exposure_end`]), and no longer.
 //!
-//! A bundle holds the identity *public* key and, per time period, the period (number, length,
-//! offset) and its blinded secret key (`KS_hs_blind_id`, 64 expanded bytes). A period is looked
-//! up by number and length only: blinding uses just those two (rend-spec-v3 A.2), while the
-//! offset only places the period in time (for coverage and display).
+//! A period is looked up by number and length only: blinding uses just those two
+//! (rend-spec-v3 A.2), while the offset only places the period in time (for coverage and
+//! display).
 //!
 //! Invariants, checked when a bundle is made or read (so a bad bundle is refused, never
-//! published): every blinded key matches the identity public key for its period (a tampered
-//! key is refused); no period appears twice; all periods have the same length and offset (one
-//! network's parameters); there is at least one period.
+//! published): every certificate parses, is a descriptor-signing-key certificate (type 08),
+//! carries and is signed by the period's blinded public key derived from the identity public
+//! key, certifies the public key of the bundled signing seed and does not expire before its
+//! period ends; no period appears twice; all periods have the same length and offset (one
+//! network's parameters); there is at least one period. The OPE key cannot be checked (it is a
+//! hash of a secret the bundle must not hold): the file's checksum catches accidents, and a
+//! tampered OPE key only makes this frontend's own uploads lose to older counters.
 //!
 //! The file format (reading, writing, its rules) is in [`format`]; see docs/offline-keys.md for
 //! the threat model and the workflow.
@@ -28,46 +34,116 @@ use std::fmt;
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
-use tor_hscrypto::pk::{HsBlindIdKeypair, HsIdKey};
+use tor_cert::{CertType, Ed25519Cert, EncodedEd25519Cert};
+use tor_checkable::{SelfSigned as _, Timebound as _};
+use tor_hscrypto::pk::HsIdKey;
 use tor_hscrypto::time::TimePeriod;
-use tor_llcrypto::pk::ed25519::{self, ExpandedKeypair};
+use tor_llcrypto::pk::ed25519;
+use tor_netdoc::doc::hsdesc::create_desc_sign_key_cert;
 use zeroize::Zeroizing;
 
 use super::file::{self, PermissionCheck};
 use super::{KeyError, ServiceKey};
 use crate::address::OnionAddress;
+use crate::main_descriptor::revision::OpeKey;
 
 pub use format::looks_like_bundle;
 
 /// The time period lengths the consensus allows, minutes (Arti's `hsdir_interval` bounds).
 pub const PERIOD_LENGTHS: std::ops::RangeInclusive<u32> = 5..=14400;
 
-/// One period of a bundle: when it is and its blinded secret key.
+/// How long after its period ends a bundled certificate expires: the longest
+/// `descriptor-lifetime` clients accept (720 minutes), so a descriptor uploaded in the last
+/// second of its period stays valid for as long as a client may cache it (clients refuse a
+/// descriptor whose certificate has expired: Arti's `HsDescOuter` parser bounds the descriptor
+/// by the certificate's expiry, C tor's `cert_is_valid` checks it via `tor_cert_checksig`).
+pub const CERT_MARGIN: Duration = Duration::from_secs(12 * 3600);
+
+/// One period of a bundle: when it is, its descriptor-signing key, that key's certificate and
+/// the period's OPE key.
 #[derive(Clone)]
 pub struct BundlePeriod {
     /// The period (number, length, offset).
     pub period: TimePeriod,
-    /// The blinded secret key, expanded (scalar ‖ hash prefix), as Arti's `ExpandedKeypair`;
-    /// boxed so that moving a period (into a map, a growing vector) never copies the secret.
-    secret: Box<Zeroizing<[u8; 64]>>,
+    /// The descriptor-signing key's 32-byte seed; boxed so that moving a period (into a map, a
+    /// growing vector) never copies the secret.
+    desc_sign_seed: Box<Zeroizing<[u8; 32]>>,
+    /// Its certificate, signed by the period's blinded key (public).
+    cert: EncodedEd25519Cert,
+    /// The certificate's expiry (read from it when checked).
+    cert_expiry: SystemTime,
+    /// The period's OPE key (see [`OpeKey`]), boxed like the seed.
+    ope: Box<Zeroizing<[u8; 32]>>,
 }
 
 impl BundlePeriod {
-    /// The 64 secret bytes (for writing the bundle).
-    pub fn secret_bytes(&self) -> &[u8; 64] {
-        &self.secret
+    /// A period from its parts (as read from a file); checked when added to a bundle.
+    pub fn from_parts(
+        period: TimePeriod,
+        desc_sign_seed: Box<Zeroizing<[u8; 32]>>,
+        cert: &[u8],
+        ope: Box<Zeroizing<[u8; 32]>>,
+    ) -> BundlePeriod {
+        BundlePeriod {
+            period,
+            desc_sign_seed,
+            cert: EncodedEd25519Cert::dangerously_from_bytes(cert),
+            cert_expiry: SystemTime::UNIX_EPOCH,
+            ope,
+        }
+    }
+
+    /// The descriptor-signing seed (for writing the bundle).
+    pub fn desc_sign_seed(&self) -> &[u8; 32] {
+        &self.desc_sign_seed
+    }
+
+    /// The descriptor-signing keypair.
+    pub fn desc_sign(&self) -> ed25519::Keypair {
+        ed25519::Keypair::from_bytes(&self.desc_sign_seed)
+    }
+
+    /// The certificate, encoded.
+    pub fn cert(&self) -> &EncodedEd25519Cert {
+        &self.cert
+    }
+
+    /// When the certificate expires.
+    pub fn cert_expiry(&self) -> SystemTime {
+        self.cert_expiry
+    }
+
+    /// The OPE key bytes (for writing the bundle).
+    pub fn ope_bytes(&self) -> &[u8; 32] {
+        &self.ope
+    }
+
+    /// The OPE key.
+    pub fn ope_key(&self) -> OpeKey {
+        OpeKey::from_bytes(Zeroizing::new(**self.ope))
+    }
+
+    /// Flip one bit of the certificate's signed body (tests of the refusals).
+    #[cfg(test)]
+    pub(crate) fn tamper_cert(&mut self) {
+        let mut bytes = self.cert.to_vec();
+        bytes[10] ^= 1;
+        self.cert = EncodedEd25519Cert::dangerously_from_bytes(&bytes);
     }
 }
 
 /// Why a bundle's content cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BundleContentError {
-    /// A blinded key does not belong to the identity key for its period.
-    #[error("the blinded key for time period #{0} does not match the identity key (tampered?)")]
-    Mismatch(u64),
-    /// A blinded secret is not a valid expanded Ed25519 key.
-    #[error("the blinded key for time period #{0} is not a valid expanded Ed25519 key")]
+    /// A certificate that does not hold (see the module docs' invariants).
+    #[error("the certificate of time period #{0} {1}")]
+    Certificate(u64, &'static str),
+    /// The identity key cannot be blinded for the period (not possible with real keys).
+    #[error("the identity key cannot be blinded for time period #{0}")]
     Invalid(u64),
+    /// The certificate could not be made (Arti's encoder refused).
+    #[error("cannot certify a signing key for time period #{0}: {1}")]
+    Certify(u64, String),
     /// The same period twice.
     #[error("time period #{0} appears twice")]
     Duplicate(u64),
@@ -85,7 +161,7 @@ pub enum BundleContentError {
     MixedOffsets(u32, u32),
 }
 
-/// Blinded keys of one service for a range of time periods (see the module docs).
+/// Signing keys of one service for a range of time periods (see the module docs).
 #[derive(Clone)]
 pub struct KeyBundle {
     /// The identity public key.
@@ -149,19 +225,30 @@ impl KeyBundle {
         more: impl Fn(&std::ops::Range<SystemTime>, usize) -> bool,
     ) -> Result<KeyBundle, BundleContentError> {
         let mut checker = Checker::new(HsIdKey::from(key.keypair()));
+        let mut rng = rand::rng();
         let mut next = Some(first);
         while let Some(tp) = next {
             let Ok(range) = tp.range() else { break };
             if checker.len() > 0 && !more(&range, checker.len()) {
                 break;
             }
-            let (_, kp, _) = key
+            let num = tp.interval_num();
+            let (_, blinded, _) = key
                 .keypair()
                 .compute_blinded_key(tp)
-                .map_err(|_| BundleContentError::Invalid(tp.interval_num()))?;
-            let expanded: &ExpandedKeypair = kp.as_ref();
-            let secret = Box::new(Zeroizing::new(expanded.to_secret_key_bytes()));
-            checker.add(BundlePeriod { period: tp, secret })?;
+                .map_err(|_| BundleContentError::Invalid(num))?;
+            let desc_sign = ed25519::Keypair::generate(&mut rng);
+            let cert_expiry = range.end + CERT_MARGIN;
+            let cert = create_desc_sign_key_cert(&desc_sign.verifying_key(), &blinded, cert_expiry)
+                .map_err(|e| BundleContentError::Certify(num, e.to_string()))?;
+            let ope = OpeKey::from_blinded(&blinded);
+            checker.add(BundlePeriod {
+                period: tp,
+                desc_sign_seed: Box::new(Zeroizing::new(desc_sign.to_bytes())),
+                cert,
+                cert_expiry,
+                ope: Box::new(Zeroizing::new(*ope.as_bytes())),
+            })?;
             next = tp.next();
         }
         checker.finish()
@@ -177,14 +264,6 @@ impl KeyBundle {
             checker.add(p)?;
         }
         checker.finish()
-    }
-
-    /// A period with its secret bytes (for [`KeyBundle::from_parts`] when reading a file).
-    pub fn period_from_bytes(period: TimePeriod, secret: Zeroizing<[u8; 64]>) -> BundlePeriod {
-        BundlePeriod {
-            period,
-            secret: Box::new(secret),
-        }
     }
 
     /// Parse the content of a bundle file; `path` is only for messages. No permission checks.
@@ -273,12 +352,20 @@ impl KeyBundle {
             .contains_key(&(period.length().as_minutes(), period.interval_num()))
     }
 
-    /// `period`'s blinded keypair, if the bundle holds it.
-    pub fn blinded_keypair(&self, period: TimePeriod) -> Option<HsBlindIdKeypair> {
-        let p = self
-            .periods
-            .get(&(period.length().as_minutes(), period.interval_num()))?;
-        ExpandedKeypair::from_secret_key_bytes(**p.secret).map(HsBlindIdKeypair::from)
+    /// `period`, if the bundle holds it (by number and length).
+    pub fn period(&self, period: TimePeriod) -> Option<&BundlePeriod> {
+        self.periods
+            .get(&(period.length().as_minutes(), period.interval_num()))
+    }
+
+    /// Until when a thief of this bundle can sign descriptors: the expiry of the last
+    /// certificate.
+    pub fn exposure_end(&self) -> SystemTime {
+        self.periods
+            .values()
+            .map(BundlePeriod::cert_expiry)
+            .max()
+            .unwrap_or(SystemTime::UNIX_EPOCH)
     }
 
     /// The start of the first period.
@@ -319,7 +406,7 @@ impl Checker {
     }
 
     /// Add one period, checking it against the invariants (see the module docs).
-    pub(crate) fn add(&mut self, p: BundlePeriod) -> Result<(), BundleContentError> {
+    pub(crate) fn add(&mut self, mut p: BundlePeriod) -> Result<(), BundleContentError> {
         let num = p.period.interval_num();
         let len = p.period.length().as_minutes();
         let offset = p.period.epoch_offset_in_sec();
@@ -331,16 +418,11 @@ impl Checker {
         if self.periods.contains_key(&(len, num)) {
             return Err(BundleContentError::Duplicate(num));
         }
-        let kp = ExpandedKeypair::from_secret_key_bytes(**p.secret)
-            .ok_or(BundleContentError::Invalid(num))?;
-        let (expected, _) = self
+        let (blinded, _) = self
             .identity
             .compute_blinded_key(p.period)
             .map_err(|_| BundleContentError::Invalid(num))?;
-        let expected: &ed25519::PublicKey = expected.as_ref();
-        if kp.public() != expected {
-            return Err(BundleContentError::Mismatch(num));
-        }
+        p.cert_expiry = check_cert(&p, &blinded)?;
         self.periods.insert((len, num), p);
         Ok(())
     }
@@ -364,6 +446,52 @@ impl Checker {
     }
 }
 
+/// Check `p`'s certificate against the period's blinded public key (see the module docs);
+/// its expiry if it holds.
+fn check_cert(
+    p: &BundlePeriod,
+    blinded: &tor_hscrypto::pk::HsBlindIdKey,
+) -> Result<SystemTime, BundleContentError> {
+    let num = p.period.interval_num();
+    let refuse = |why| BundleContentError::Certificate(num, why);
+    let cert = Ed25519Cert::decode(p.cert.as_ref())
+        .map_err(|_| refuse("cannot be parsed as an Ed25519 certificate"))?;
+    if cert.peek_cert_type() != CertType::HS_BLINDED_ID_V_SIGNING {
+        return Err(refuse(
+            "is not a descriptor-signing-key certificate (type 08)",
+        ));
+    }
+    let blinded_id = ed25519::Ed25519Identity::from(blinded.as_ref());
+    let cert = cert
+        .should_have_signing_key()
+        .map_err(|_| refuse("does not name its signing key (the blinded key)"))?;
+    if cert.peek_signing_key() != &blinded_id {
+        return Err(refuse(
+            "is signed by another key than this period's blinded key (made for another period \
+             or another identity?)",
+        ));
+    }
+    let cert = cert
+        .check_signature()
+        .map_err(|_| refuse("has an invalid signature (tampered?)"))?
+        .dangerously_assume_timely();
+    let subject = ed25519::Ed25519Identity::from(p.desc_sign().verifying_key());
+    if cert.subject_key().as_ed25519() != Some(&subject) {
+        return Err(refuse(
+            "does not certify the bundled descriptor-signing key",
+        ));
+    }
+    let end = p
+        .period
+        .range()
+        .map_err(|_| BundleContentError::Invalid(num))?
+        .end;
+    if cert.expiry() < end {
+        return Err(refuse("expires before its period ends"));
+    }
+    Ok(cert.expiry())
+}
+
 impl fmt::Debug for KeyBundle {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
@@ -379,3 +507,5 @@ impl fmt::Debug for KeyBundle {
 mod recovery_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_certs;
