@@ -51,7 +51,7 @@ pub const LIFETIME_RANGE: std::ops::RangeInclusive<u16> = 30..=720;
 
 /// Everything needed to build one main descriptor.
 pub struct BuildRequest<'a> {
-    /// What signs: the identity key or a bundle of blinded keys (see [`SigningKeys`]).
+    /// What signs: the identity key or a key bundle (see [`SigningKeys`]).
     pub keys: &'a SigningKeys,
     /// The period to build for.
     pub period: &'a PeriodParams,
