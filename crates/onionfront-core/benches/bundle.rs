@@ -56,7 +56,7 @@ fn summary(key: &ServiceKey) {
     );
     let provision = mean(10, || provision_year(key, 1440));
     println!(
-        "  provision (blind + check every key): {:>8.1} ms",
+        "  provision (blind + certify + check): {:>8.1} ms",
         ms(provision)
     );
     let encode = mean(10, || year.encode());
@@ -68,7 +68,7 @@ fn summary(key: &ServiceKey) {
         KeyBundle::parse(text.as_bytes(), Path::new("b")).unwrap()
     });
     println!(
-        "  parse (check every key):             {:>8.1} ms",
+        "  parse (check every certificate):     {:>8.1} ms",
         ms(parse)
     );
 

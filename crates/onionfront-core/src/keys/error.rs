@@ -87,7 +87,7 @@ pub enum KeyError {
     },
     /// A key bundle was given where an identity key is needed.
     #[error(
-        "{} is an onionfront key bundle (blinded keys for a limited range of time periods), not \
+        "{} is an onionfront key bundle (signing keys for a limited range of time periods), not \
          an identity key; this needs the identity key itself (C tor's hs_ed25519_secret_key or \
          Onionbalance's PEM key)",
         .path.display()

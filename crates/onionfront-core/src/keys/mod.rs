@@ -5,7 +5,7 @@
 //! - C tor's `hs_ed25519_secret_key` ([`ctor`]): a 32-byte tag and the 64-byte expanded key;
 //! - Onionbalance's unencrypted PKCS#8 PEM ([`pem`]): the 32-byte seed.
 //!
-//! A [`KeyBundle`] (blinded keys for a range of time periods, provisioned offline; see
+//! A [`KeyBundle`] (certified signing keys for a range of time periods, provisioned offline; see
 //! [`bundle`]) is not an identity key: given one, [`ServiceKey::parse`] says so.
 //!
 //! Key files must be private (mode 0600 or stricter, like ssh; see [`PermissionCheck`]), and
@@ -38,7 +38,7 @@ pub use bundle::{BundleContentError, BundlePeriod, KeyBundle, looks_like_bundle}
 pub use error::KeyError;
 pub use file::PermissionCheck;
 pub use loaded::LoadedKey;
-pub use signing::{BlindedKeys, NotCovered, SigningKeys};
+pub use signing::{NotCovered, PeriodSigner, SigningKeys};
 
 /// Where a [`ServiceKey`] came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

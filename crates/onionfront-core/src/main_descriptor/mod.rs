@@ -3,8 +3,10 @@
 //! CONTRACT (used by onionfront-publish): [`build_main_descriptor`], [`BuildRequest`],
 //! [`BuiltDescriptor`], [`BuildError`]. Also [`blinded_id`] and [`revision_counter`].
 //!
-//! A build blinds the identity key for the period, makes a fresh descriptor-signing key and its
-//! certificate (valid 54 hours, like C tor's), lets Arti's `HsDescBuilder` encode both encrypted
+//! A build takes the period's [`PeriodSigner`] from [`SigningKeys`] (with the identity key: a
+//! fresh descriptor-signing key and its certificate, valid 54 hours like C tor's; with a key
+//! bundle: the offline-made ones, whose certificate expiry the intro point certificates share),
+//! lets Arti's `HsDescBuilder` encode both encrypted
 //! layers (it re-signs every intro point's `auth-key` and `enc-key-cert` with the new signing
 //! key), then re-pads the superencrypted layer the C tor way ([`repad`]) and checks the size.
 //! Submodules: [`revision`] (OPE revision counters), [`size`] (exact size prediction),
@@ -17,19 +19,21 @@ pub mod size;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_bundle;
 
 use std::num::NonZeroU8;
 use std::time::{Duration, SystemTime};
 
 use tor_cell::chancell::msg::HandshakeType;
 use tor_hscrypto::pk::HsBlindId;
-use tor_llcrypto::pk::{curve25519, ed25519};
+use tor_llcrypto::pk::curve25519;
 use tor_netdoc::NetdocBuilder;
-use tor_netdoc::doc::hsdesc::{HsDescBuilder, IntroPointDesc, create_desc_sign_key_cert};
+use tor_netdoc::doc::hsdesc::{HsDescBuilder, IntroPointDesc};
 use tor_protover::Protocols;
 use tracing::debug;
 
-use crate::keys::{NotCovered, SigningKeys};
+use crate::keys::{NotCovered, PeriodSigner, SigningKeys};
 use crate::period::PeriodParams;
 use revision::RevisionError;
 
@@ -47,7 +51,7 @@ pub const LIFETIME_RANGE: std::ops::RangeInclusive<u16> = 30..=720;
 
 /// Everything needed to build one main descriptor.
 pub struct BuildRequest<'a> {
-    /// What signs: the identity key or a bundle of blinded keys (see [`SigningKeys`]).
+    /// What signs: the identity key or a key bundle (see [`SigningKeys`]).
     pub keys: &'a SigningKeys,
     /// The period to build for.
     pub period: &'a PeriodParams,
@@ -101,8 +105,11 @@ pub enum BuildError {
     #[error("cannot blind the identity key for period #{0}")]
     Blinding(u64),
     /// The key bundle holds no key for the period (offline keys): nothing can be signed.
-    #[error("the key bundle holds no blinded key for period #{0}: provision a new bundle")]
+    #[error("the key bundle holds no keys for period #{0}: provision a new bundle")]
     NotCovered(u64),
+    /// The key bundle's certificate for the period has expired (offline keys).
+    #[error("the key bundle's certificate for period #{0} has expired: provision a new bundle")]
+    CertificateExpired(u64),
     /// The build time is not within the period's SRV run.
     #[error("build time {} is before the start of period #{period}'s SRV run", humantime::format_rfc3339_seconds(*now))]
     OutsidePeriod {
@@ -148,29 +155,33 @@ pub fn build_main_descriptor(req: &BuildRequest<'_>) -> Result<BuiltDescriptor, 
         return Err(BuildError::Lifetime(req.lifetime_minutes));
     }
     let period_num = req.period.interval_num();
-    let blinded = req
+    let signer = req
         .keys
-        .blinded(req.period.time_period)
+        .signer(req.period.time_period, req.now)
         .map_err(|e| match e {
             NotCovered::NoKeyForPeriod(n) => BuildError::NotCovered(n),
             NotCovered::Blinding(n) => BuildError::Blinding(n),
+            NotCovered::CertificateExpired(n) => BuildError::CertificateExpired(n),
+            NotCovered::Certificate(_, e) => BuildError::Encode(e),
         })?;
-    let (blind_pk, blind_kp, subcredential) =
-        (blinded.public, blinded.keypair, blinded.subcredential);
+    let PeriodSigner {
+        blinded_public: blind_pk,
+        subcredential,
+        desc_sign,
+        cert,
+        cert_expiry: expires,
+        ope,
+    } = signer;
 
-    let revision = revision::choose_revision(
-        &revision::ope_key(&blind_kp),
-        req.period,
-        req.now,
-        req.min_revision,
-    )
-    .map_err(|e| match e {
-        RevisionError::OutsidePeriod => BuildError::OutsidePeriod {
-            period: period_num,
-            now: req.now,
+    let revision = revision::choose_revision(&ope, req.period, req.now, req.min_revision).map_err(
+        |e| match e {
+            RevisionError::OutsidePeriod => BuildError::OutsidePeriod {
+                period: period_num,
+                now: req.now,
+            },
+            RevisionError::NotAbove { min, best } => BuildError::RevisionNotAbove { min, best },
         },
-        RevisionError::NotAbove { min, best } => BuildError::RevisionNotAbove { min, best },
-    })?;
+    )?;
 
     // Fail before signing anything if the size is already known to be too big.
     let flow_control = req
@@ -192,10 +203,6 @@ pub fn build_main_descriptor(req: &BuildRequest<'_>) -> Result<BuiltDescriptor, 
     }
 
     let mut rng = rand::rng();
-    let desc_sign = ed25519::Keypair::generate(&mut rng);
-    let expires = req.now + CERT_LIFETIME;
-    let cert = create_desc_sign_key_cert(&desc_sign.verifying_key(), &blind_kp, expires)
-        .map_err(|e| BuildError::Encode(e.to_string()))?;
     let auth_clients = (!req.auth_clients.is_empty()).then_some(req.auth_clients);
     let arti_text = HsDescBuilder::default()
         .blinded_id(&blind_pk)
@@ -258,6 +265,6 @@ pub fn blinded_id(keys: &SigningKeys, period: &PeriodParams) -> Option<HsBlindId
 /// The revision counter a descriptor for `identity` in `period` built at `now` gets (without a
 /// minimum); `None` before the period's SRV start.
 pub fn revision_counter(keys: &SigningKeys, period: &PeriodParams, now: SystemTime) -> Option<u64> {
-    let kp = keys.blinded(period.time_period).ok()?.keypair;
-    revision::choose_revision(&revision::ope_key(&kp), period, now, None).ok()
+    let ope = keys.ope_key(period.time_period).ok()?;
+    revision::choose_revision(&ope, period, now, None).ok()
 }

@@ -311,7 +311,7 @@ fn revision_counter_matches_c_tor() {
         Some(c_tor_revision(&secret, offset))
     );
     assert_eq!(
-        revision::revision_at_offset(&revision::ope_key(&blind_kp), 0),
+        revision::revision_at_offset(&revision::OpeKey::from_blinded(&blind_kp), 0),
         c_tor_revision(&secret, 0)
     );
 }

@@ -1,7 +1,9 @@
 //! `onionfront keys`: `generate` (a new identity key, the same as `keygen`), `provision` (a key
-//! bundle of blinded keys from an identity key) and `show` (a bundle's periods).
+//! bundle from an identity key: per period, a descriptor-signing key certified by the period's
+//! blinded key) and `show` (a bundle's periods).
 //!
-//! What they print: facts on stdout (the address, the periods, the covered range, all times in
+//! What they print: facts on stdout (the address, the periods, the covered range, when the last
+//! certificate expires, i.e. until when a thief of the file can sign descriptors; all times in
 //! UTC), advice on stderr. `provision` covers the period containing `--from` and every period
 //! that starts before `--from` + `--days` (or exactly `--periods` periods); it never overwrites a
 //! file. `show` marks the period containing now as current, with the time left in it, and says
@@ -47,11 +49,12 @@ pub fn provision(args: &ProvisionArgs, now: SystemTime) -> anyhow::Result<()> {
     eprintln!(
         "Wrote {} (mode 0600). Copy it to the frontend and point the service's `key:` at it; \
          make and copy a new one before {} (then `onionfront reload`).\n\
-         Protect it like the identity key: with rend-spec-v3's key blinding, anyone holding a \
-         blinded secret key can compute the identity secret key from it and the public address \
-         (see docs/offline-keys.md).",
+         Protect it: whoever holds it can sign descriptors for the address until {}, when its \
+         last certificate expires (it holds no blinded or identity secret key; see \
+         docs/offline-keys.md).",
         args.output.display(),
-        utc(bundle.coverage_end())
+        utc(bundle.coverage_end()),
+        utc(bundle.exposure_end())
     );
     Ok(())
 }
@@ -63,7 +66,7 @@ pub fn show(args: &ShowArgs, now: SystemTime) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The address, the number of periods and the covered range.
+/// The address, the number of periods, the covered range and the exposure.
 fn summary(bundle: &KeyBundle) -> String {
     let mut periods = bundle.periods();
     let first = periods.next().map(|p| p.period);
@@ -73,11 +76,14 @@ fn summary(bundle: &KeyBundle) -> String {
         _ => String::new(),
     };
     format!(
-        "address: {}\nperiods: {} of {length} minutes{numbers}\ncovers: {} to {}\n",
+        "address: {}\nperiods: {} of {length} minutes{numbers}\ncovers: {} to {}\n\
+         exposure: a thief of this file can sign descriptors until {} (the last certificate \
+         expires)\n",
         bundle.address(),
         bundle.len(),
         utc(bundle.coverage_start()),
         utc(bundle.coverage_end()),
+        utc(bundle.exposure_end()),
     )
 }
 
@@ -174,6 +180,8 @@ mod tests {
             format!(
                 "address: {address}\nperiods: 2 of 1440 minutes #{first} to #{second}\n\
                  covers: 2027-01-14T12:00:00Z to 2027-01-16T12:00:00Z\n\
+                 exposure: a thief of this file can sign descriptors until \
+                 2027-01-17T00:00:00Z (the last certificate expires)\n\
                  \x20 #{first}  2027-01-14T12:00:00Z  2027-01-15T12:00:00Z  current, 4h left\n\
                  \x20 #{second}  2027-01-15T12:00:00Z  2027-01-16T12:00:00Z\n\
                  status: runs out in 1 day 4h\n",

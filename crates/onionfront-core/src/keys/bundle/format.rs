@@ -1,35 +1,34 @@
 //! The key bundle file: a line-based, versioned text format, and its reader and writer.
 //!
 //! ```text
-//! onionfront-key-bundle v1
+//! onionfront-key-bundle v2
 //! address <56 base32 characters>.onion
-//! ks_hs_blind_id+<period number>_<length in minutes>_<offset in seconds> <base64 of 64 bytes>
+//! ks_hs_desc_sign+<period number>_<length in minutes>_<offset in seconds> <seed> <cert> <ope>
 //! ...one such line per time period...
 //! end <number of periods> <checksum>
 //! ```
 //!
 //! The rules, each checked when reading (a file breaking any is refused, with its line):
-//! - the first line is the magic `onionfront-key-bundle` and the version, `v1`; any other version
-//!   is refused by name (a later format is never half-read);
+//! - the first line is the magic `onionfront-key-bundle` and the version, `v2`. `v1` is refused
+//!   with its reason (it held blinded secret keys, which reveal the identity key: re-provision
+//!   and destroy the old file); any other version is refused by name (a later format is never
+//!   half-read);
 //! - the `address` line is the identity public key as an onion address (its own checksum catches
 //!   typos);
-//! - a period line names the period as Arti's keystore does: `ks_hs_blind_id` is the key's name
-//!   in rend-spec-v3 and in Arti (tor-hsservice's `BlindIdKeypairSpecifier`, stored as
-//!   `hss/<nickname>/ks_hs_blind_id+<num>_<len>_<offset>`), and the three numbers are Arti's
-//!   `TimePeriod` slug. The value is the 64-byte expanded blinded secret key (scalar ‖ hash
-//!   prefix, Arti's `ExpandedKeypair::to_secret_key_bytes`, the layout of C tor's expanded keys)
-//!   in standard padded base64. Unlike Arti's keystore (one OpenSSH-armoured file per key) a
-//!   bundle is one file: one thing to copy to the frontend, replaced atomically on renewal;
-//! - every blinded key must match the identity public key for its period (so a flipped bit, in
-//!   a key or in a period number, is refused, never published), periods are unique, and all have
-//!   the same length and offset;
+//! - a period line names the period as Arti's keystore names the descriptor-signing key
+//!   (tor-hsservice's `DescSigningKeypairSpecifier`, `ks_hs_desc_sign+<num>_<len>_<offset>`, the
+//!   three numbers being Arti's `TimePeriod` slug), then, in standard padded base64: the
+//!   descriptor-signing key's 32-byte Ed25519 seed, its certificate (tor-cert's encoding, type
+//!   08, as it appears in a descriptor's `descriptor-signing-key-cert`), and the period's 32-byte
+//!   OPE key. No blinded secret key appears anywhere;
+//! - every certificate must hold against the identity public key for its period (see the
+//!   parent module's invariants), periods are unique, and all have the same length and offset;
 //! - the last line is `end`, the number of periods and a checksum, and every line ends with a
 //!   newline: a file cut anywhere, even at a line boundary, is refused as truncated;
 //! - the checksum is the SHA3-256 (hex) of every line before `end`, each with a `\n`. It is
-//!   needed because only the first half of a blinded key (the scalar) can be checked against
-//!   the identity: the second half (the nonce prefix, which also keys the revision counter) is
-//!   derived from the identity *secret*, so a corrupted one would otherwise go unnoticed. It
-//!   detects corruption, not forgery: whoever can rewrite the file already holds its keys.
+//!   needed because the OPE key cannot be checked against anything public, so a corrupted one
+//!   would otherwise go unnoticed. It detects corruption, not forgery: whoever can rewrite the
+//!   file already holds its keys.
 //!
 //! A line may end with `\r\n` (a file passed through a Windows editor); nothing else is lenient.
 
@@ -49,16 +48,23 @@ use crate::keys::{KeyError, ctor, pem};
 /// The first word of a bundle file.
 pub const MAGIC: &str = "onionfront-key-bundle";
 /// The version this onionfront writes and reads.
-pub const VERSION: &str = "v1";
-/// The prefix of a period line: the key's name in rend-spec-v3 and Arti's keystore.
-pub const KEY_NAME: &str = "ks_hs_blind_id";
+pub const VERSION: &str = "v2";
+/// The first version, refused: it held blinded secret keys.
+pub const VERSION_1: &str = "v1";
+/// The prefix of a period line: the descriptor-signing key's name in Arti's keystore.
+pub const KEY_NAME: &str = "ks_hs_desc_sign";
 
-/// The largest bundle file read: a year of 5-minute periods (105 120 lines of about 125 bytes,
-/// some 13 MB) fits with room to spare.
-pub const MAX_BUNDLE_FILE: u64 = 32 * 1024 * 1024;
+/// The largest bundle file read: a year of 5-minute periods (105 120 lines of about 330 bytes,
+/// some 35 MB) fits with room to spare.
+pub const MAX_BUNDLE_FILE: u64 = 64 * 1024 * 1024;
 
-/// The length of one period line at most: keyword, three numbers, base64.
-const MAX_PERIOD_LINE: usize = KEY_NAME.len() + 1 + 20 + 1 + 10 + 1 + 10 + 1 + 88 + 1;
+/// The longest certificate read, bytes (ours are 140: header, key, the signing-key extension,
+/// signature; room for a few more extensions).
+const MAX_CERT: usize = 512;
+
+/// The length of one period line at most: keyword, three numbers, three base64 values.
+const MAX_PERIOD_LINE: usize =
+    KEY_NAME.len() + 1 + 20 + 1 + 10 + 1 + 10 + 1 + 44 + 1 + 192 + 1 + 44 + 1;
 
 /// Whether `data` is a key bundle (of any version), by content: it starts with the magic.
 pub fn looks_like_bundle(data: &[u8]) -> bool {
@@ -82,7 +88,11 @@ pub(super) fn encode(bundle: &KeyBundle) -> Zeroizing<String> {
             p.period.length().as_minutes(),
             p.period.epoch_offset_in_sec()
         ));
-        STANDARD.encode_string(p.secret_bytes(), &mut out);
+        STANDARD.encode_string(p.desc_sign_seed(), &mut out);
+        out.push(' ');
+        STANDARD.encode_string(p.cert().as_ref() as &[u8], &mut out);
+        out.push(' ');
+        STANDARD.encode_string(p.ope_bytes(), &mut out);
         out.push('\n');
     }
     let checksum = data_encoding::HEXLOWER.encode(&Sha3_256::digest(out.as_bytes()));
@@ -105,7 +115,7 @@ pub(super) fn parse(data: &[u8], path: &Path) -> Result<KeyBundle, KeyError> {
             "this is an identity key file, not a key bundle (make one with \
              `onionfront keys provision`)"
         } else {
-            "not a key bundle: the first line must be `onionfront-key-bundle v1`"
+            "not a key bundle: the first line must be `onionfront-key-bundle v2`"
         };
         return Err(err(1, reason.into()));
     }
@@ -113,6 +123,15 @@ pub(super) fn parse(data: &[u8], path: &Path) -> Result<KeyBundle, KeyError> {
 
     let (n, header) = lines.next_line().map_err(|(n, r)| err(n, r))?;
     let version = header.strip_prefix(MAGIC).unwrap_or_default().trim();
+    if version == VERSION_1 {
+        return Err(err(
+            n,
+            "this is a version 1 key bundle, which held blinded secret keys: each reveals the \
+             identity secret key. Provision a new bundle with `onionfront keys provision`, and \
+             destroy the old file and every copy of it"
+                .into(),
+        ));
+    }
     if version != VERSION {
         return Err(err(
             n,
@@ -193,17 +212,29 @@ pub(super) fn parse(data: &[u8], path: &Path) -> Result<KeyBundle, KeyError> {
     }
 }
 
-/// A period line's period and secret key, or what is wrong with it.
+/// A period line's period and keys, or what is wrong with it.
 fn parse_period_line(line: &str) -> Result<BundlePeriod, String> {
     let unexpected = || {
-        // Never quote the line: it may hold a secret key.
-        format!("expected `{KEY_NAME}+<period>_<length>_<offset> <base64 key>` or `end <count>`")
+        // Never quote the line: it holds a secret key.
+        format!(
+            "expected `{KEY_NAME}+<period>_<length>_<offset> <signing key> <certificate> <OPE \
+             key>` or `end <count> <checksum>`"
+        )
     };
     let rest = line
         .strip_prefix(KEY_NAME)
         .and_then(|r| r.strip_prefix('+'))
         .ok_or_else(unexpected)?;
-    let (slug, key) = rest.split_once(' ').ok_or_else(unexpected)?;
+    let mut fields = rest.split(' ');
+    let (Some(slug), Some(seed), Some(cert), Some(ope), None) = (
+        fields.next(),
+        fields.next(),
+        fields.next(),
+        fields.next(),
+        fields.next(),
+    ) else {
+        return Err(unexpected());
+    };
     let mut parts = slug.split('_');
     let (Some(num), Some(len), Some(offset), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
@@ -225,20 +256,35 @@ fn parse_period_line(line: &str) -> Result<BundlePeriod, String> {
             "the period {slug:?} is out of the representable time range"
         ));
     }
-    // Decode into a scratch buffer that is zeroed when dropped (88 characters of padded base64
-    // decode to 64 bytes; the estimate base64 needs for room is 66).
-    let mut scratch = Zeroizing::new([0u8; 66]);
-    let key_err = || format!("the blinded key of period {num} is not standard base64 of 64 bytes");
-    let decoded = STANDARD
-        .decode_slice(key.as_bytes(), &mut *scratch)
-        .map_err(|_| key_err())?;
-    if decoded != 64 {
-        return Err(key_err());
+    let seed = decode_key(seed).ok_or_else(|| {
+        format!("the descriptor-signing key of period {num} is not standard base64 of 32 bytes")
+    })?;
+    let ope = decode_key(ope)
+        .ok_or_else(|| format!("the OPE key of period {num} is not standard base64 of 32 bytes"))?;
+    let cert = STANDARD
+        .decode(cert)
+        .ok()
+        .filter(|c| c.len() <= MAX_CERT)
+        .ok_or_else(|| {
+            format!(
+                "the certificate of period {num} is not standard base64 of at most {MAX_CERT} bytes"
+            )
+        })?;
+    Ok(BundlePeriod::from_parts(period, seed, &cert, ope))
+}
+
+/// A 32-byte secret from padded base64, decoded through a scratch buffer that is zeroed when
+/// dropped straight into its final place on the heap (no copy of the secret is left behind).
+fn decode_key(text: &str) -> Option<Box<Zeroizing<[u8; 32]>>> {
+    // 44 characters of padded base64 decode to 32 bytes; the estimate base64 needs for room is 33.
+    let mut scratch = Zeroizing::new([0u8; 34]);
+    let decoded = STANDARD.decode_slice(text.as_bytes(), &mut *scratch).ok()?;
+    if decoded != 32 {
+        return None;
     }
-    // Straight into its final place on the heap: no copy of the secret is left behind.
-    let mut secret = Box::new(Zeroizing::new([0u8; 64]));
-    secret.copy_from_slice(&scratch[..64]);
-    Ok(BundlePeriod { period, secret })
+    let mut key = Box::new(Zeroizing::new([0u8; 32]));
+    key.copy_from_slice(&scratch[..32]);
+    Some(key)
 }
 
 /// The reason [`Lines::next_line`] gives at the end of the file.

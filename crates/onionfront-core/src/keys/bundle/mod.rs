@@ -1,73 +1,77 @@
-//! [`KeyBundle`]: blinded keys provisioned offline, so that the identity key file does not have
-//! to be on the frontend (rend-spec-v3: a period's descriptor needs only that period's blinded
-//! key).
+//! [`KeyBundle`]: descriptor-signing keys certified offline, so that the identity key file does
+//! not have to be on the frontend.
 //!
-//! Caution: this is not a secrecy boundary. rend-spec-v3's blinding is `a' = h·a mod ℓ` with a
-//! public `h` (from the identity public key and the period; the optional secret `s` is empty in
-//! C tor and Arti, and must be, for clients to find the descriptor), so one blinded secret key
-//! and the address give the identity secret scalar `a = a'·h⁻¹`. A bundle must be protected like
-//! the identity key (docs/offline-keys.md).
+//! rend-spec-v3's blinded key only *certifies* the descriptor-signing key; the descriptor itself
+//! is signed by that signing key. So a bundle holds, per time period, a random
+//! descriptor-signing key (`KS_hs_desc_sign`, a 32-byte Ed25519 seed), its certificate made
+//! offline with the period's blinded key (expiring [`CERT_MARGIN`] after the period ends), and
+//! the period's revision-counter (OPE) key, a hash of the blinded secret key. It holds no
+//! blinded secret key: blinding is `a' = h·a mod ℓ` with a public `h` (from the identity public
+//! key and the period), so one blinded secret and the address give the identity secret
+//! (`recovery_tests.rs` proves it). A thief of a bundle can sign descriptors for the address
+//! until the last certificate expires ([`KeyBundle::exposure_end`]), and no longer.
 //!
-//! A bundle holds the identity *public* key and, per time period, the period (number, length,
-//! offset) and its blinded secret key (`KS_hs_blind_id`, 64 expanded bytes). A period is looked
-//! up by number and length only: blinding uses just those two (rend-spec-v3 A.2), while the
-//! offset only places the period in time (for coverage and display).
+//! A period is looked up by number and length only: blinding uses just those two
+//! (rend-spec-v3 A.2), while the offset only places the period in time (for coverage and
+//! display).
 //!
 //! Invariants, checked when a bundle is made or read (so a bad bundle is refused, never
-//! published): every blinded key matches the identity public key for its period (a tampered
-//! key is refused); no period appears twice; all periods have the same length and offset (one
-//! network's parameters); there is at least one period.
+//! published): every certificate parses, is a descriptor-signing-key certificate (type 08),
+//! carries and is signed by the period's blinded public key derived from the identity public
+//! key, certifies the public key of the bundled signing seed and does not expire before its
+//! period ends; no period appears twice; all periods have the same length and offset (one
+//! network's parameters); there is at least one period. The OPE key cannot be checked (it is a
+//! hash of a secret the bundle must not hold): the file's checksum catches accidents, and a
+//! tampered OPE key only makes this frontend's own uploads lose to older counters.
 //!
 //! The file format (reading, writing, its rules) is in [`format`]; see docs/offline-keys.md for
 //! the threat model and the workflow.
 
 pub mod format;
+mod period;
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
-use tor_hscrypto::pk::{HsBlindIdKeypair, HsIdKey};
+use tor_hscrypto::pk::HsIdKey;
 use tor_hscrypto::time::TimePeriod;
-use tor_llcrypto::pk::ed25519::{self, ExpandedKeypair};
+use tor_llcrypto::pk::ed25519;
+use tor_netdoc::doc::hsdesc::create_desc_sign_key_cert;
 use zeroize::Zeroizing;
 
 use super::file::{self, PermissionCheck};
 use super::{KeyError, ServiceKey};
 use crate::address::OnionAddress;
+use crate::main_descriptor::revision::OpeKey;
 
 pub use format::looks_like_bundle;
+pub use period::BundlePeriod;
+use period::check_cert;
 
 /// The time period lengths the consensus allows, minutes (Arti's `hsdir_interval` bounds).
 pub const PERIOD_LENGTHS: std::ops::RangeInclusive<u32> = 5..=14400;
 
-/// One period of a bundle: when it is and its blinded secret key.
-#[derive(Clone)]
-pub struct BundlePeriod {
-    /// The period (number, length, offset).
-    pub period: TimePeriod,
-    /// The blinded secret key, expanded (scalar ‖ hash prefix), as Arti's `ExpandedKeypair`;
-    /// boxed so that moving a period (into a map, a growing vector) never copies the secret.
-    secret: Box<Zeroizing<[u8; 64]>>,
-}
-
-impl BundlePeriod {
-    /// The 64 secret bytes (for writing the bundle).
-    pub fn secret_bytes(&self) -> &[u8; 64] {
-        &self.secret
-    }
-}
+/// How long after its period ends a bundled certificate expires: the longest
+/// `descriptor-lifetime` clients accept (720 minutes), so a descriptor uploaded in the last
+/// second of its period stays valid for as long as a client may cache it (clients refuse a
+/// descriptor whose certificate has expired: Arti's `HsDescOuter` parser bounds the descriptor
+/// by the certificate's expiry, C tor's `cert_is_valid` checks it via `tor_cert_checksig`).
+pub const CERT_MARGIN: Duration = Duration::from_secs(12 * 3600);
 
 /// Why a bundle's content cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BundleContentError {
-    /// A blinded key does not belong to the identity key for its period.
-    #[error("the blinded key for time period #{0} does not match the identity key (tampered?)")]
-    Mismatch(u64),
-    /// A blinded secret is not a valid expanded Ed25519 key.
-    #[error("the blinded key for time period #{0} is not a valid expanded Ed25519 key")]
+    /// A certificate that does not hold (see the module docs' invariants).
+    #[error("the certificate of time period #{0} {1}")]
+    Certificate(u64, &'static str),
+    /// The identity key cannot be blinded for the period (not possible with real keys).
+    #[error("the identity key cannot be blinded for time period #{0}")]
     Invalid(u64),
+    /// The certificate could not be made (Arti's encoder refused).
+    #[error("cannot certify a signing key for time period #{0}: {1}")]
+    Certify(u64, String),
     /// The same period twice.
     #[error("time period #{0} appears twice")]
     Duplicate(u64),
@@ -85,7 +89,7 @@ pub enum BundleContentError {
     MixedOffsets(u32, u32),
 }
 
-/// Blinded keys of one service for a range of time periods (see the module docs).
+/// Signing keys of one service for a range of time periods (see the module docs).
 #[derive(Clone)]
 pub struct KeyBundle {
     /// The identity public key.
@@ -149,19 +153,30 @@ impl KeyBundle {
         more: impl Fn(&std::ops::Range<SystemTime>, usize) -> bool,
     ) -> Result<KeyBundle, BundleContentError> {
         let mut checker = Checker::new(HsIdKey::from(key.keypair()));
+        let mut rng = rand::rng();
         let mut next = Some(first);
         while let Some(tp) = next {
             let Ok(range) = tp.range() else { break };
             if checker.len() > 0 && !more(&range, checker.len()) {
                 break;
             }
-            let (_, kp, _) = key
+            let num = tp.interval_num();
+            let (_, blinded, _) = key
                 .keypair()
                 .compute_blinded_key(tp)
-                .map_err(|_| BundleContentError::Invalid(tp.interval_num()))?;
-            let expanded: &ExpandedKeypair = kp.as_ref();
-            let secret = Box::new(Zeroizing::new(expanded.to_secret_key_bytes()));
-            checker.add(BundlePeriod { period: tp, secret })?;
+                .map_err(|_| BundleContentError::Invalid(num))?;
+            let desc_sign = ed25519::Keypair::generate(&mut rng);
+            let cert_expiry = range.end + CERT_MARGIN;
+            let cert = create_desc_sign_key_cert(&desc_sign.verifying_key(), &blinded, cert_expiry)
+                .map_err(|e| BundleContentError::Certify(num, e.to_string()))?;
+            let ope = OpeKey::from_blinded(&blinded);
+            checker.add(BundlePeriod {
+                period: tp,
+                desc_sign_seed: Box::new(Zeroizing::new(desc_sign.to_bytes())),
+                cert,
+                cert_expiry,
+                ope: Box::new(Zeroizing::new(*ope.as_bytes())),
+            })?;
             next = tp.next();
         }
         checker.finish()
@@ -177,14 +192,6 @@ impl KeyBundle {
             checker.add(p)?;
         }
         checker.finish()
-    }
-
-    /// A period with its secret bytes (for [`KeyBundle::from_parts`] when reading a file).
-    pub fn period_from_bytes(period: TimePeriod, secret: Zeroizing<[u8; 64]>) -> BundlePeriod {
-        BundlePeriod {
-            period,
-            secret: Box::new(secret),
-        }
     }
 
     /// Parse the content of a bundle file; `path` is only for messages. No permission checks.
@@ -273,12 +280,20 @@ impl KeyBundle {
             .contains_key(&(period.length().as_minutes(), period.interval_num()))
     }
 
-    /// `period`'s blinded keypair, if the bundle holds it.
-    pub fn blinded_keypair(&self, period: TimePeriod) -> Option<HsBlindIdKeypair> {
-        let p = self
-            .periods
-            .get(&(period.length().as_minutes(), period.interval_num()))?;
-        ExpandedKeypair::from_secret_key_bytes(**p.secret).map(HsBlindIdKeypair::from)
+    /// `period`, if the bundle holds it (by number and length).
+    pub fn period(&self, period: TimePeriod) -> Option<&BundlePeriod> {
+        self.periods
+            .get(&(period.length().as_minutes(), period.interval_num()))
+    }
+
+    /// Until when a thief of this bundle can sign descriptors: the expiry of the last
+    /// certificate.
+    pub fn exposure_end(&self) -> SystemTime {
+        self.periods
+            .values()
+            .map(BundlePeriod::cert_expiry)
+            .max()
+            .unwrap_or(SystemTime::UNIX_EPOCH)
     }
 
     /// The start of the first period.
@@ -319,7 +334,7 @@ impl Checker {
     }
 
     /// Add one period, checking it against the invariants (see the module docs).
-    pub(crate) fn add(&mut self, p: BundlePeriod) -> Result<(), BundleContentError> {
+    pub(crate) fn add(&mut self, mut p: BundlePeriod) -> Result<(), BundleContentError> {
         let num = p.period.interval_num();
         let len = p.period.length().as_minutes();
         let offset = p.period.epoch_offset_in_sec();
@@ -331,16 +346,11 @@ impl Checker {
         if self.periods.contains_key(&(len, num)) {
             return Err(BundleContentError::Duplicate(num));
         }
-        let kp = ExpandedKeypair::from_secret_key_bytes(**p.secret)
-            .ok_or(BundleContentError::Invalid(num))?;
-        let (expected, _) = self
+        let (blinded, _) = self
             .identity
             .compute_blinded_key(p.period)
             .map_err(|_| BundleContentError::Invalid(num))?;
-        let expected: &ed25519::PublicKey = expected.as_ref();
-        if kp.public() != expected {
-            return Err(BundleContentError::Mismatch(num));
-        }
+        p.cert_expiry = check_cert(&p, &blinded)?;
         self.periods.insert((len, num), p);
         Ok(())
     }
@@ -379,3 +389,5 @@ impl fmt::Debug for KeyBundle {
 mod recovery_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_certs;

@@ -1,17 +1,23 @@
-//! What a bundle gives away, proved: rend-spec-v3 blinds with `a' = h·a mod ℓ` where `h` is
-//! computed from public data only (the identity public key and the period; Arti's and C tor's
-//! optional secret `s` is empty), so any one blinded secret key and the onion address give the
-//! identity secret scalar `a = a'·h⁻¹ mod ℓ`, and with it the blinded key of every period, for
-//! ever. docs/offline-keys.md states the consequence; this test keeps the statement honest.
+//! Why a bundle holds no blinded secret key, proved, and that it holds none.
+//!
+//! rend-spec-v3 blinds with `a' = h·a mod ℓ` where `h` is computed from public data only (the
+//! identity public key and the period; Arti's and C tor's optional secret `s` is empty), so any
+//! one blinded secret key and the onion address give the identity secret scalar
+//! `a = a'·h⁻¹ mod ℓ`, and with it the blinded key of every period, for ever. Bundle format v1
+//! shipped blinded secrets; v2 ships signing keys certified by them instead.
+//! docs/offline-keys.md states the consequence; these tests keep the statement honest.
 //!
 //! The arithmetic mod ℓ is done here by hand (256-bit numbers as four 64-bit limbs, double and
 //! add) because no scalar type is a dependency of this crate; speed does not matter.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
 use digest::Digest as _;
 use tor_hscrypto::pk::{HsIdKey, HsIdKeypair};
 use tor_llcrypto::d::Sha3_256;
+use tor_llcrypto::pk::ed25519::ExpandedKeypair;
 
 use super::*;
 
@@ -129,29 +135,30 @@ fn public_blinding_factor(identity: &[u8; 32], period: TimePeriod) -> U256 {
 }
 
 #[test]
-fn one_blinded_key_and_the_address_give_the_identity_key() {
+fn one_blinded_secret_and_the_address_give_the_identity_key() {
     let key = ServiceKey::from_seed(&[42u8; 32]);
     let start = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
-    let first = KeyBundle::period_containing(start, 1440, 12 * 3600).unwrap();
-    let bundle = KeyBundle::provision_count(&key, first, 1).unwrap();
+    let period = KeyBundle::period_containing(start, 1440, 12 * 3600).unwrap();
+    let address = key.address();
 
-    // What a thief of the bundle has: one period's 64 secret bytes and the address.
-    let stolen = bundle.periods().next().unwrap();
-    let address = bundle.address();
-    let h = public_blinding_factor(address.public_key(), stolen.period);
-    let blinded_scalar = reduce(from_le(&stolen.secret_bytes()[..32]));
+    // What a thief of a v1 bundle had: one period's 64 blinded secret bytes and the address.
+    let (_, blinded, _) = key.keypair().compute_blinded_key(period).unwrap();
+    let stolen: &ExpandedKeypair = blinded.as_ref();
+    let stolen = stolen.to_secret_key_bytes();
+    let h = public_blinding_factor(address.public_key(), period);
+    let blinded_scalar = reduce(from_le(&stolen[..32]));
     let identity_scalar = mul_mod(&blinded_scalar, &inv_mod(&h));
 
     // The recovered scalar is the identity secret: its public key is the address's.
     let mut recovered = [0u8; 64];
     recovered[..32].copy_from_slice(&to_le(&identity_scalar));
-    recovered[32..].copy_from_slice(&stolen.secret_bytes()[32..]);
+    recovered[32..].copy_from_slice(&stolen[32..]);
     let recovered = ExpandedKeypair::from_secret_key_bytes(recovered).unwrap();
     assert_eq!(recovered.public().to_bytes(), *address.public_key());
 
-    // And it gives the blinded key of any period, years after the bundle ends.
+    // And it gives the blinded key of any period, years later.
     let recovered = HsIdKeypair::from(recovered);
-    let later = TimePeriod::from_parts(1440, stolen.period.interval_num() + 3650, 12 * 3600);
+    let later = TimePeriod::from_parts(1440, period.interval_num() + 3650, 12 * 3600);
     let (thief_public, thief_kp, _) = recovered.compute_blinded_key(later).unwrap();
     let (real_public, real_kp, _) = key.keypair().compute_blinded_key(later).unwrap();
     assert_eq!(thief_public, real_public);
@@ -161,5 +168,50 @@ fn one_blinded_key_and_the_address_give_the_identity_key() {
         thief.to_secret_key_bytes()[..32],
         real.to_secret_key_bytes()[..32]
     );
-    assert_eq!(HsIdKey::from(&recovered), bundle.identity_public());
+    assert_eq!(HsIdKey::from(&recovered), HsIdKey::from(key.keypair()));
+}
+
+/// A bundle file holds none of its periods' blinded secrets: neither the 64 expanded bytes nor
+/// the 32-byte scalar, raw or in base64 (at any alignment), nor the identity secret.
+#[test]
+fn a_bundle_file_holds_no_blinded_secret() {
+    let key = ServiceKey::from_seed(&[42u8; 32]);
+    let start = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+    let first = KeyBundle::period_containing(start, 1440, 12 * 3600).unwrap();
+    let bundle = KeyBundle::provision_count(&key, first, 5).unwrap();
+    let text = bundle.encode();
+    let bytes = text.as_bytes();
+    let contains = |needle: &[u8]| bytes.windows(needle.len()).any(|w| w == needle);
+    // Base64 of `secret` as it would appear at any of the three byte alignments (the first
+    // characters of an unaligned encoding depend on the bytes before, so they are dropped).
+    let b64_forms = |secret: &[u8]| -> Vec<String> {
+        (0..3)
+            .map(|skip| {
+                let enc = STANDARD.encode(&secret[skip..]);
+                enc[..enc.len() - 4].to_string()
+            })
+            .collect()
+    };
+    let mut secrets: Vec<Vec<u8>> = Vec::new();
+    for p in bundle.periods() {
+        let (_, blinded, _) = key.keypair().compute_blinded_key(p.period).unwrap();
+        let exp: &ExpandedKeypair = blinded.as_ref();
+        let full = exp.to_secret_key_bytes();
+        secrets.push(full.to_vec());
+        secrets.push(full[..32].to_vec());
+        secrets.push(full[32..].to_vec());
+    }
+    let identity: &ExpandedKeypair = key.keypair().as_ref();
+    secrets.push(identity.to_secret_key_bytes()[..32].to_vec());
+    assert_eq!(secrets.len(), 16);
+    for secret in &secrets {
+        assert!(!contains(secret));
+        for form in b64_forms(secret) {
+            assert!(!text.contains(&form), "a secret's base64 is in the file");
+        }
+    }
+    // The check would see them: the v1 layout (base64 of the 64 bytes) is found.
+    let v1_line = STANDARD.encode(&secrets[0]);
+    let v1_like = format!("{}{v1_line}\n", &**text);
+    assert!(v1_like.contains(b64_forms(&secrets[0])[0].as_str()));
 }

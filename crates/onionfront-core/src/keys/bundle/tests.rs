@@ -1,31 +1,30 @@
-//! Tests of [`super::KeyBundle`] and its file: round trips, equality with keys derived from the
-//! identity, coverage, and every refusal with its message.
+//! Tests of [`super::KeyBundle`] and its file: round trips, equality with what the identity key
+//! gives, coverage, and the file-level refusals with their messages (certificate refusals:
+//! `tests_certs.rs`).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use tor_hscrypto::pk::HsBlindIdKeypair;
-use tor_llcrypto::pk::ed25519::{self, ExpandedKeypair};
-
 use super::*;
+use crate::keys::SigningKeys;
 use crate::main_descriptor::{self, revision};
 use crate::period::PeriodParams;
 
 /// 2027-01-15T08:00:00Z.
 const FROM_SECS: u64 = 1_800_000_000;
 
-fn key() -> ServiceKey {
+pub(super) fn key() -> ServiceKey {
     ServiceKey::from_seed(&[7u8; 32])
 }
 
-fn from() -> SystemTime {
+pub(super) fn from() -> SystemTime {
     SystemTime::UNIX_EPOCH + Duration::from_secs(FROM_SECS)
 }
 
 /// Three days of daily periods with the live network's offset (12 hours).
-fn bundle() -> KeyBundle {
+pub(super) fn bundle() -> KeyBundle {
     KeyBundle::provision(
         &key(),
         from(),
@@ -45,18 +44,14 @@ fn write(dir: &Path, name: &str, bytes: &[u8], mode: u32) -> PathBuf {
 }
 
 /// The message of parsing `data` as the bundle file `b`.
-fn parse_err(data: &[u8]) -> String {
+pub(super) fn parse_err(data: &[u8]) -> String {
     KeyBundle::parse(data, Path::new("b"))
         .unwrap_err()
         .to_string()
 }
 
-fn blinded_pair(kp: &HsBlindIdKeypair) -> &ExpandedKeypair {
-    kp.as_ref()
-}
-
 #[test]
-fn provisioned_keys_equal_derived_keys() {
+fn provisioned_periods_are_certified_and_carry_the_identitys_ope_keys() {
     let key = key();
     let bundle = bundle();
     let until = from() + Duration::from_secs(3 * 86_400);
@@ -64,23 +59,21 @@ fn provisioned_keys_equal_derived_keys() {
     assert_eq!(bundle.len(), 4);
     assert!(bundle.coverage_start() <= from() && bundle.coverage_end() >= until);
     for p in bundle.periods() {
-        let (_, derived, _) = key.keypair().compute_blinded_key(p.period).unwrap();
-        let from_bundle = bundle.blinded_keypair(p.period).unwrap();
-        let a = blinded_pair(&derived);
-        let b = blinded_pair(&from_bundle);
-        assert_eq!(a.public(), b.public());
-        assert_eq!(a.to_secret_key_bytes(), b.to_secret_key_bytes());
+        let (_, blinded, _) = key.keypair().compute_blinded_key(p.period).unwrap();
+        assert_eq!(
+            p.ope_bytes(),
+            revision::OpeKey::from_blinded(&blinded).as_bytes()
+        );
+        assert_eq!(p.cert_expiry(), p.period.range().unwrap().end + CERT_MARGIN);
     }
-}
-
-#[test]
-fn from_parts_refuses_a_tampered_key() {
-    let bundle = bundle();
-    let mut parts: Vec<BundlePeriod> = bundle.periods().cloned().collect();
-    let num = parts[1].period.interval_num();
-    parts[1].secret[5] ^= 1;
-    let err = KeyBundle::from_parts(bundle.identity_public(), parts).unwrap_err();
-    assert_eq!(err, BundleContentError::Mismatch(num));
+    // Each period has its own signing key.
+    let seeds: std::collections::BTreeSet<[u8; 32]> =
+        bundle.periods().map(|p| *p.desc_sign_seed()).collect();
+    assert_eq!(seeds.len(), 4);
+    assert_eq!(
+        bundle.exposure_end(),
+        bundle.coverage_end() + Duration::from_secs(12 * 3600)
+    );
 }
 
 #[test]
@@ -88,13 +81,14 @@ fn file_round_trip() {
     let bundle = bundle();
     let text = bundle.encode();
     let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(lines[0], "onionfront-key-bundle v1");
+    assert_eq!(lines[0], "onionfront-key-bundle v2");
     assert_eq!(lines[1], format!("address {}", key().address()));
     let first = bundle.periods().next().unwrap().period;
     assert!(lines[2].starts_with(&format!(
-        "ks_hs_blind_id+{}_1440_43200 ",
+        "ks_hs_desc_sign+{}_1440_43200 ",
         first.interval_num()
     )));
+    assert_eq!(lines[2].split(' ').count(), 4);
     assert!(lines[6].starts_with("end 4 "), "{}", lines[6]);
     assert_eq!(lines[6].len(), "end 4 ".len() + 64);
     assert_eq!(lines.len(), 7);
@@ -105,7 +99,10 @@ fn file_round_trip() {
     assert_eq!(parsed.len(), bundle.len());
     for (a, b) in parsed.periods().zip(bundle.periods()) {
         assert_eq!(a.period, b.period);
-        assert_eq!(a.secret_bytes(), b.secret_bytes());
+        assert_eq!(a.desc_sign_seed(), b.desc_sign_seed());
+        assert_eq!(a.cert(), b.cert());
+        assert_eq!(a.cert_expiry(), b.cert_expiry());
+        assert_eq!(a.ope_bytes(), b.ope_bytes());
     }
     // Encoding is deterministic: the parsed bundle writes the same file.
     assert_eq!(*parsed.encode(), *text);
@@ -135,48 +132,64 @@ fn write_new_then_load() {
     assert!(matches!(err, KeyError::Exists { .. }), "{err}");
 }
 
-/// What the scheduler needs from a period's keys is the same whether they come from the bundle
-/// or are derived from the identity: the blinded id HSDirs store the descriptor under, the
-/// revision counter, and signatures that verify against the blinded key clients derive from the
-/// address.
+/// What the scheduler needs from a period is the same whether it comes from the bundle or from
+/// the identity key: the blinded id HSDirs store the descriptor under, the subcredential and
+/// the revision counter (descriptors built from each: main_descriptor's tests).
 #[test]
 fn descriptor_inputs_equal_those_of_the_identity() {
     let key = key();
-    let bundle = bundle();
-    let address = key.address();
-    let identity = crate::keys::SigningKeys::Identity(key.shared_keypair());
-    for p in bundle.periods() {
+    let bundle = SigningKeys::Bundle(std::sync::Arc::new(bundle()));
+    let identity = SigningKeys::Identity(key.shared_keypair());
+    let SigningKeys::Bundle(b) = &bundle else {
+        unreachable!()
+    };
+    for p in b.periods() {
         let params = PeriodParams {
             time_period: p.period,
             srv_start: p.period.range().unwrap().start - Duration::from_secs(12 * 3600),
         };
-        let from_bundle = bundle.blinded_keypair(p.period).unwrap();
-        // Blinded id.
-        let bundle_id = tor_hscrypto::pk::HsBlindIdKey::from(&from_bundle).id();
         assert_eq!(
-            Some(bundle_id),
+            main_descriptor::blinded_id(&bundle, &params),
             main_descriptor::blinded_id(&identity, &params)
         );
-        // Revision counter, at several offsets into the SRV run.
         let now = params.srv_start + Duration::from_secs(3600);
-        let expected = main_descriptor::revision_counter(&identity, &params, now).unwrap();
+        let from_bundle = bundle.signer(p.period, now).unwrap();
+        let from_identity = identity.signer(p.period, now).unwrap();
+        assert_eq!(from_bundle.blinded_public, from_identity.blinded_public);
         assert_eq!(
-            revision::revision_at_offset(&revision::ope_key(&from_bundle), 3600),
-            expected
+            from_bundle.subcredential.as_ref(),
+            from_identity.subcredential.as_ref()
         );
-        // Signatures: made with the bundle's key, checked with what a client derives from the
-        // public address alone.
-        let (client_view, _) = address
-            .hs_id_key()
-            .unwrap()
-            .compute_blinded_key(p.period)
-            .unwrap();
-        let client_view: &ed25519::PublicKey = client_view.as_ref();
-        let sig = blinded_pair(&from_bundle).sign(b"descriptor-signing-key cert");
-        client_view
-            .verify(b"descriptor-signing-key cert", &sig)
-            .unwrap();
+        assert_eq!(from_bundle.cert_expiry, p.cert_expiry());
+        for secs in [0, 1, 3600, 86_399, 129_600] {
+            let at = params.srv_start + Duration::from_secs(secs);
+            assert_eq!(
+                main_descriptor::revision_counter(&bundle, &params, at),
+                main_descriptor::revision_counter(&identity, &params, at)
+            );
+            assert!(main_descriptor::revision_counter(&bundle, &params, at).is_some());
+        }
     }
+}
+
+/// A bundled certificate is not used past its expiry.
+#[test]
+fn an_expired_certificate_is_not_used() {
+    let bundle = SigningKeys::Bundle(std::sync::Arc::new(bundle()));
+    let SigningKeys::Bundle(b) = &bundle else {
+        unreachable!()
+    };
+    let p = b.periods().next().unwrap();
+    let num = p.period.interval_num();
+    assert!(
+        bundle
+            .signer(p.period, p.cert_expiry() - Duration::from_secs(1))
+            .is_ok()
+    );
+    assert_eq!(
+        bundle.signer(p.period, p.cert_expiry()).err(),
+        Some(crate::keys::NotCovered::CertificateExpired(num))
+    );
 }
 
 #[test]
@@ -207,7 +220,7 @@ fn partial_coverage() {
     let after = last.next().unwrap();
     assert!(bundle.covers(first) && bundle.covers(last));
     assert!(!bundle.covers(before) && !bundle.covers(after));
-    assert!(bundle.blinded_keypair(after).is_none());
+    assert!(bundle.period(after).is_none());
     // Same number, another length: a different period.
     let other_length = TimePeriod::from_parts(60, first.interval_num(), 12 * 3600);
     assert!(!bundle.covers(other_length));
@@ -226,48 +239,10 @@ fn partial_coverage() {
 }
 
 #[test]
-fn refuses_a_tampered_key_with_its_line() {
-    let bundle = bundle();
-    let text = bundle.encode();
-    let mut lines: Vec<String> = text.lines().map(String::from).collect();
-    // Flip one base64 character in the scalar (first half) of the third period's key (line 5).
-    let num = bundle.periods().nth(2).unwrap().period.interval_num();
-    let flip = |lines: &mut Vec<String>, from_end: usize| {
-        let line = &mut lines[4];
-        let i = line.len() - from_end;
-        let c = if &line[i..=i] == "A" { "B" } else { "A" };
-        line.replace_range(i..=i, c);
-        lines.join("\n") + "\n"
-    };
-    let tampered = flip(&mut lines.clone(), 80);
-    assert_eq!(
-        parse_err(tampered.as_bytes()),
-        format!(
-            "b, line 5: invalid key bundle: the blinded key for time period #{num} does not \
-             match the identity key (tampered?)"
-        )
-    );
-    // A period number changed: its key no longer matches either.
-    let renumbered = text.replacen(&format!("+{num}_"), &format!("+{}_", num + 100), 1);
-    assert!(
-        parse_err(renumbered.as_bytes())
-            .starts_with("b, line 5: invalid key bundle: the blinded key for time period #")
-    );
-    // The second half (nonce prefix, which keys the revision counter) cannot be checked
-    // against the identity: the checksum catches it.
-    let prefix_tampered = flip(&mut lines, 10);
-    assert_eq!(
-        parse_err(prefix_tampered.as_bytes()),
-        "b, line 7: invalid key bundle: the checksum does not match the content: the file was \
-         altered or corrupted"
-    );
-}
-
-#[test]
 fn refuses_truncated_files() {
     let text = bundle().encode();
     // Cut in the middle of a key line.
-    let mid = text.find("ks_hs_blind_id").unwrap() + 40;
+    let mid = text.find("ks_hs_desc_sign").unwrap() + 40;
     assert_eq!(
         parse_err(&text.as_bytes()[..mid]),
         "b, line 3: invalid key bundle: the line is cut short (no newline at its end): the \
@@ -306,19 +281,31 @@ fn refuses_bad_content_with_its_line() {
         l[i] = new;
         l.join("\n") + "\n"
     };
-    let (slug, _) = lines[2].split_once(' ').unwrap();
-    let num = slug[15..].split('_').next().unwrap();
-    assert_eq!(
-        parse_err(with_line(2, &format!("{slug} not*base64")).as_bytes()),
+    let fields: Vec<&str> = lines[2].split(' ').collect();
+    let (slug, seed, cert, ope) = (fields[0], fields[1], fields[2], fields[3]);
+    let num = slug[16..].split('_').next().unwrap();
+    let msg = |what: &str, of: &str| {
         format!(
-            "b, line 3: invalid key bundle: the blinded key of period {num} is not standard base64 \
-             of 64 bytes"
+            "b, line 3: invalid key bundle: the {what} of period {num} is not standard base64 of {of}"
         )
+    };
+    assert_eq!(
+        parse_err(with_line(2, &format!("{slug} not*base64 {cert} {ope}")).as_bytes()),
+        msg("descriptor-signing key", "32 bytes")
     );
-    // 32 bytes instead of 64.
+    // 64 bytes instead of 32.
+    assert_eq!(
+        parse_err(with_line(2, &format!("{slug} {seed} {cert} {STANDARD_64}")).as_bytes()),
+        msg("OPE key", "32 bytes")
+    );
+    assert_eq!(
+        parse_err(with_line(2, &format!("{slug} {seed} *{cert} {ope}")).as_bytes()),
+        msg("certificate", "at most 512 bytes")
+    );
+    // A field missing.
     assert!(
-        parse_err(with_line(2, &format!("{slug} {}", STANDARD_32)).as_bytes())
-            .ends_with("is not standard base64 of 64 bytes")
+        parse_err(with_line(2, &format!("{slug} {seed} {cert}")).as_bytes())
+            .starts_with("b, line 3: invalid key bundle: expected `ks_hs_desc_sign+")
     );
     // The same period twice.
     let dup = with_line(3, lines[2]);
@@ -340,14 +327,8 @@ fn refuses_bad_content_with_its_line() {
         format!(
             "b, line 4: invalid key bundle: the period {:?} has an invalid length (the \
              consensus allows 5 to 14400 minutes)",
-            &huge[15..]
+            &huge[16..]
         )
-    );
-    // A wrong address: every key then mismatches.
-    let other = ServiceKey::from_seed(&[8u8; 32]).address();
-    assert!(
-        parse_err(with_line(1, &format!("address {other}")).as_bytes())
-            .starts_with("b, line 3: invalid key bundle: the blinded key for time period #")
     );
     assert_eq!(
         parse_err(with_line(1, "address nope.onion").as_bytes()),
@@ -357,8 +338,8 @@ fn refuses_bad_content_with_its_line() {
     // Unknown lines never quote the line (it may hold a secret).
     assert_eq!(
         parse_err(with_line(2, "secret-stuff").as_bytes()),
-        "b, line 3: invalid key bundle: expected `ks_hs_blind_id+<period>_<length>_<offset> \
-         <base64 key>` or `end <count>`"
+        "b, line 3: invalid key bundle: expected `ks_hs_desc_sign+<period>_<length>_<offset> \
+         <signing key> <certificate> <OPE key>` or `end <count> <checksum>`"
     );
     // Content after `end`.
     let extra = format!("{text}# more\n");
@@ -378,18 +359,19 @@ fn refuses_bad_content_with_its_line() {
     );
 }
 
-/// 32 zero bytes in base64.
-const STANDARD_32: &str = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+/// 64 zero bytes in base64.
+const STANDARD_64: &str =
+    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==";
 
 #[test]
 fn refuses_other_versions_and_other_files() {
     let text = bundle().encode().to_string();
-    let v2 = text.replacen("v1", "v2", 1);
-    assert!(looks_like_bundle(v2.as_bytes()));
+    let v3 = text.replacen("v2", "v3", 1);
+    assert!(looks_like_bundle(v3.as_bytes()));
     assert_eq!(
-        parse_err(v2.as_bytes()),
-        "b, line 1: invalid key bundle: unsupported bundle version \"v2\": this onionfront \
-         reads `onionfront-key-bundle v1` (made by another onionfront version?)"
+        parse_err(v3.as_bytes()),
+        "b, line 1: invalid key bundle: unsupported bundle version \"v3\": this onionfront \
+         reads `onionfront-key-bundle v2` (made by another onionfront version?)"
     );
     assert_eq!(
         parse_err(b""),
@@ -405,7 +387,7 @@ fn refuses_other_versions_and_other_files() {
     assert_eq!(
         parse_err(b"hello\n"),
         "b, line 1: invalid key bundle: not a key bundle: the first line must be \
-         `onionfront-key-bundle v1`"
+         `onionfront-key-bundle v2`"
     );
 }
 
@@ -456,7 +438,7 @@ fn service_key_refuses_a_bundle_by_name() {
         assert_eq!(
             err.to_string(),
             format!(
-                "{} is an onionfront key bundle (blinded keys for a limited range of time \
+                "{} is an onionfront key bundle (signing keys for a limited range of time \
                  periods), not an identity key; this needs the identity key itself (C tor's \
                  hs_ed25519_secret_key or Onionbalance's PEM key)",
                 p.display()
