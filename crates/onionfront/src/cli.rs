@@ -96,9 +96,9 @@ pub enum Command {
     /// Create a new main onion service key (C tor format) and print its address (also
     /// `onionfront keys generate`).
     Keygen(KeygenArgs),
-    /// Offline keys: generate an identity key, provision a bundle of blinded keys from it (for
-    /// a frontend without the identity key file; see docs/offline-keys.md for what that does and
-    /// does not protect), show what a bundle covers.
+    /// Offline keys: generate an identity key, provision a bundle of certified descriptor-signing
+    /// keys from it (for a frontend without the identity key; see docs/offline-keys.md for what
+    /// that does and does not protect), show what a bundle covers.
     Keys(KeysArgs),
     /// Write a ready-to-edit setup: config.yaml, main key(s), and each backend's tor snippets.
     Init(InitArgs),

@@ -1,5 +1,6 @@
 //! The `onionfront keys` command line: `generate` (a new identity key, as `keygen`), `provision`
-//! (a bundle of blinded keys for a range of time periods, made where the identity key is kept)
+//! (a bundle of certified descriptor-signing keys for a range of time periods, made where the
+//! identity key is kept)
 //! and `show` (what a bundle covers).
 //!
 //! Rules for the values: the period length is the consensus's `hsdir-interval` (5 to 14400
@@ -37,9 +38,10 @@ pub enum KeysCommand {
     /// Create a new main onion service key (C tor format) and print its address (same as
     /// `onionfront keygen`).
     Generate(KeygenArgs),
-    /// Make a key bundle: the blinded keys of an identity key for a range of time periods, for
-    /// a frontend that publishes without the identity key file. Protect it like the identity
-    /// key: a blinded secret key reveals the identity secret key (see docs/offline-keys.md).
+    /// Make a key bundle: per time period of a range, a descriptor-signing key certified by the
+    /// period's blinded key, for a frontend that publishes without the identity key. A thief of
+    /// the bundle can sign descriptors only until its last certificate expires (the end of the
+    /// last period + 12 h); see docs/offline-keys.md.
     Provision(ProvisionArgs),
     /// Print a key bundle's address and its time periods (UTC), which one is current and how
     /// long is left.

@@ -231,10 +231,11 @@ fn sections(page: &str, pages: &[String]) -> Vec<Section> {
                 None,
                 &[(
                     "BUNDLE",
-                    "The key bundle, mode 0600: the blinded keys of the covered time periods. \
-                     Protect it like the identity key: a blinded secret key and the public \
-                     address give the identity secret key. The format, the threat model and the \
-                     workflow: docs/offline-keys.md.",
+                    "The key bundle, mode 0600: per covered time period, a descriptor-signing \
+                     key certified by the period's blinded key (no blinded or identity secret). \
+                     A thief of the file can sign descriptors until its last certificate \
+                     expires, the end of the last period + 12 h. The format, the threat model \
+                     and the workflow: docs/offline-keys.md.",
                 )],
             ),
         ],
