@@ -46,7 +46,17 @@
 //!
 //!    No reason: nothing to do.
 //! 3. A build that **failed for this very selection** is not tried again until the refresh rule
-//!    fires (the same inputs would fail the same way).
+//!    fires (the same inputs would fail the same way), unless it failed for a **timing** reason
+//!    ([`failure_kind`]): the wall clock is before the period's shared-random run (the revision
+//!    counter, seconds since that start, does not exist yet) or no revision counter within a few
+//!    seconds of now exceeds the last one handed out. Both go away as the clock advances, so
+//!    such a build is retried at every check (once a second once the start-up grace is over)
+//!    until it succeeds. Neither C tor nor Arti clamp the counter for a clock before the SRV
+//!    start (C tor's `set_descriptor_revision_counter` in `hs_service.c` only flags it with a
+//!    non-fatal assertion, Arti's publisher returns an internal error), so onionfront does not
+//!    either: it waits for the clock. The live rehearsal found why: a clock 5 s behind when the
+//!    00:00 consensus arrives left the next period unpublished for the 30 minutes to the next
+//!    refresh.
 //! 4. **Rate limit**: less than [`MIN_REPUBLISH_GAP`] after this period's last publication the
 //!    publication is **postponed**; the reactor looks again at the next tick.
 //! 5. Otherwise **publish**: build, and upload to every responsible HSDir (each upload retries on
@@ -80,6 +90,7 @@
 use std::fmt;
 use std::time::Duration;
 
+use onionfront_core::main_descriptor::BuildError;
 use tokio::time::Instant;
 
 use crate::network::HsDirId;
@@ -138,6 +149,34 @@ impl fmt::Display for PublishReason {
             PublishReason::AuthClientsChanged => "service configuration changed",
         })
     }
+}
+
+/// Why a build failed, as rule 2.3 sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FailureKind {
+    /// The same inputs fail the same way (size, keys, encoding): retried only by the refresh.
+    Inputs,
+    /// The wall clock is not (yet) where the revision counter needs it: retried at every check.
+    Timing,
+}
+
+/// Rule 2.3: which build failures are timing failures.
+pub(crate) fn failure_kind(e: &BuildError) -> FailureKind {
+    match e {
+        BuildError::OutsidePeriod { .. } | BuildError::RevisionNotAbove { .. } => {
+            FailureKind::Timing
+        }
+        _ => FailureKind::Inputs,
+    }
+}
+
+/// The last failed build of a period, as rule 2.3 sees it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct FailedBuild<'a> {
+    /// The selection it was for.
+    pub(crate) selection: &'a SelectionFingerprint,
+    /// Why it failed.
+    pub(crate) kind: FailureKind,
 }
 
 /// The identity of a selection: per descriptor, the sorted intro point keys.
@@ -203,8 +242,8 @@ pub(crate) struct PeriodFacts<'a> {
     pub(crate) hsdirs: &'a [HsDirId],
     /// The last publication of this period, if any.
     pub(crate) last: Option<LastPublication<'a>>,
-    /// The selection the last build failed for, if the last build failed.
-    pub(crate) failed_build: Option<&'a SelectionFingerprint>,
+    /// The last build, if it failed.
+    pub(crate) failed_build: Option<FailedBuild<'a>>,
     /// A reload changed the restricted-discovery clients since the last check.
     pub(crate) auth_clients_changed: bool,
     /// The service holds a signing key for this period (always with the identity key).
@@ -249,7 +288,11 @@ pub(crate) fn should_publish(f: &PeriodFacts<'_>) -> Decision {
             Some(_) => return Decision::Nothing,
         }
     };
-    if f.failed_build == Some(f.selection) && reason != PublishReason::Refresh {
+    if let Some(failed) = f.failed_build
+        && failed.selection == f.selection
+        && failed.kind == FailureKind::Inputs
+        && reason != PublishReason::Refresh
+    {
         return Decision::Nothing;
     }
     match &f.last {
@@ -403,7 +446,7 @@ mod tests {
             sel: &SelectionFingerprint,
             hsdirs: &[HsDirId],
             after: Duration,
-            failed: Option<&SelectionFingerprint>,
+            failed: Option<FailedBuild<'_>>,
             auth: bool,
         ) -> Decision {
             should_publish(&PeriodFacts {
@@ -507,27 +550,94 @@ mod tests {
         );
     }
 
+    fn failed(sel: &SelectionFingerprint, kind: FailureKind) -> Option<FailedBuild<'_>> {
+        Some(FailedBuild {
+            selection: sel,
+            kind,
+        })
+    }
+
     #[test]
     fn rule_2_3_a_failed_build_is_retried_only_by_the_refresh() {
         let c = Case::new();
-        let (same, other) = (selection(1), selection(2));
+        let (same, other, third) = (selection(1), selection(2), selection(3));
+        let inputs = FailureKind::Inputs;
         assert_eq!(
-            c.ask(&other, &c.hsdirs, LATER, Some(&other), false),
+            c.ask(&other, &c.hsdirs, LATER, failed(&other, inputs), false),
             Decision::Nothing
         );
         assert_eq!(
-            c.ask(&other, &c.hsdirs, LATER, Some(&other), true),
+            c.ask(&other, &c.hsdirs, LATER, failed(&other, inputs), true),
             Decision::Nothing
         );
         // Another selection than the one that failed is tried.
         assert_eq!(
-            c.ask(&other, &c.hsdirs, LATER, Some(&selection(3)), false),
+            c.ask(&other, &c.hsdirs, LATER, failed(&third, inputs), false),
             Decision::Publish(PublishReason::IntroPointsChanged)
         );
         assert_eq!(
-            c.ask(&same, &c.hsdirs, c.interval, Some(&same), false),
+            c.ask(&same, &c.hsdirs, c.interval, failed(&same, inputs), false),
             Decision::Publish(PublishReason::Refresh)
         );
+    }
+
+    #[test]
+    fn rule_2_3_a_build_failed_for_timing_is_retried_at_the_next_check() {
+        let c = Case::new();
+        let other = selection(2);
+        let timing = FailureKind::Timing;
+        assert_eq!(
+            c.ask(&other, &c.hsdirs, LATER, failed(&other, timing), false),
+            Decision::Publish(PublishReason::IntroPointsChanged)
+        );
+        // The first publication of a period (the 00:00 case of the live rehearsal).
+        let first = should_publish(&PeriodFacts {
+            selection: &other,
+            hsdirs: &c.hsdirs,
+            last: None,
+            failed_build: failed(&other, timing),
+            auth_clients_changed: false,
+            key_covers_period: true,
+            republish_interval: c.interval,
+            now: c.at,
+        });
+        assert_eq!(first, Decision::Publish(PublishReason::FirstForPeriod));
+        // Still rate limited like any publication.
+        assert_eq!(
+            c.ask(
+                &other,
+                &c.hsdirs,
+                Duration::ZERO,
+                failed(&other, timing),
+                false
+            ),
+            Decision::Postpone(PublishReason::IntroPointsChanged)
+        );
+    }
+
+    #[test]
+    fn rule_2_3_timing_failures_are_the_clock_ones() {
+        let period = 20_780;
+        let now = std::time::SystemTime::UNIX_EPOCH;
+        assert_eq!(
+            failure_kind(&BuildError::OutsidePeriod { period, now }),
+            FailureKind::Timing
+        );
+        assert_eq!(
+            failure_kind(&BuildError::RevisionNotAbove { min: 2, best: 1 }),
+            FailureKind::Timing
+        );
+        for e in [
+            BuildError::TooLarge {
+                size: 60_000,
+                limit: 50_000,
+            },
+            BuildError::NotCovered(period),
+            BuildError::NoIntroPoints,
+            BuildError::Encode("x".into()),
+        ] {
+            assert_eq!(failure_kind(&e), FailureKind::Inputs, "{e}");
+        }
     }
 
     #[test]
