@@ -47,7 +47,7 @@ fn main() {
     let result = rt.block_on(sim::run(&plan, |r| {
         let f = &r.figures;
         println!(
-            "hour {:>2} ({:02}:00 UTC) coverage {:>7.3}% outside-faults {:>7.3}% samples {:>5} bad {:>3} faulted {:>3} stale-intro-min {:>2} (faulted HSDirs {:>2}) uploads {:>4}/{:<4} {}",
+            "hour {:>2} ({:02}:00 UTC) coverage {:>7.3}% outside-faults {:>7.3}% samples {:>5} bad {:>3} faulted {:>3} stale-intro-min {:>2} (faulted HSDirs {:>2}) uploads {:>4}/{:<4} rss {:>5.1} MiB {}",
             r.hour,
             r.utc_hour,
             f.coverage(),
@@ -59,6 +59,7 @@ fn main() {
             f.stale_intro_minutes_faulted,
             r.uploads.1,
             r.uploads.0,
+            rss_mib(),
             r.events.join("; ")
         );
         if r.hour == 23 {
