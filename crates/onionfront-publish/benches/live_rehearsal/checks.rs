@@ -242,10 +242,9 @@ impl Checker {
             self.dos_minutes.0 += 1;
             self.dos_minutes.1 += u64::from(dos_ok);
         }
-        // Forget texts not seen for an hour (the fake drops them after their lifetime).
-        if minute.is_multiple_of(60) {
-            self.cache.retain(|_, (_, _, seen)| minute < *seen + 60);
-        }
+        // Forget texts not sampled this minute: the cache holds each text (`Arc`), so keeping
+        // superseded ones would keep in memory every descriptor the DoS phase published.
+        self.cache.retain(|_, (_, _, seen)| *seen == minute);
     }
 
     /// Close the hour: add its figures to the total and return them.
