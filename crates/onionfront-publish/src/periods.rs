@@ -23,7 +23,9 @@ use tracing::info;
 
 use crate::backends::intro_id;
 use crate::network::{HsDirId, NetError};
-use crate::rules::{LastPublication, PublishReason, SelectionFingerprint};
+use crate::rules::{
+    FailedBuild, FailureKind, LastPublication, PublishReason, SelectionFingerprint,
+};
 use crate::spec::ServiceSpec;
 use crate::upload::UploadReport;
 
@@ -99,6 +101,27 @@ impl HsDirUpload {
     }
 }
 
+/// A period's last failed build.
+#[derive(Debug, Clone)]
+pub(crate) struct BuildFailure {
+    /// The selection it was for.
+    pub(crate) selection: SelectionFingerprint,
+    /// Why, for rule 2.3.
+    pub(crate) kind: FailureKind,
+    /// The error, for logs and status.
+    pub(crate) message: String,
+}
+
+impl BuildFailure {
+    /// As rule 2.3 sees it.
+    pub(crate) fn facts(&self) -> FailedBuild<'_> {
+        FailedBuild {
+            selection: &self.selection,
+            kind: self.kind,
+        }
+    }
+}
+
 /// One period of one service.
 #[derive(Debug)]
 pub(crate) struct PeriodState {
@@ -114,8 +137,8 @@ pub(crate) struct PeriodState {
     pub(crate) revision_floor: Arc<Mutex<Option<u64>>>,
     /// Some HSDir accepted some descriptor for this period.
     pub(crate) ever_accepted: bool,
-    /// Last build error (with the fingerprint it failed for, to not retry the same inputs).
-    pub(crate) build_error: Option<(SelectionFingerprint, String)>,
+    /// Last build error (with the fingerprint it failed for and why, for rule 2.3).
+    pub(crate) build_error: Option<BuildFailure>,
     /// Next generation number.
     pub(crate) next_generation: u64,
     /// The service's blinded id for this period, once computed (blinding is a scalar

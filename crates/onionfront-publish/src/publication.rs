@@ -18,12 +18,12 @@ use onionfront_core::select::{
 };
 use tokio::time::Instant;
 use tor_protover::Protocols;
-use tracing::{error, info, warn};
+use tracing::{debug, error, info, warn};
 
 use crate::backends::{BackendState, FlowControlLine, intro_id};
 use crate::network::Directory;
-use crate::periods::{HsDirUpload, PeriodState, Published, fingerprint};
-use crate::rules::{Decision, PeriodFacts, should_publish};
+use crate::periods::{BuildFailure, HsDirUpload, PeriodState, Published, fingerprint};
+use crate::rules::{Decision, FailureKind, PeriodFacts, failure_kind, should_publish};
 use crate::spec::ServiceSpec;
 use crate::upload::{Recipe, UploadJob, UploadKey};
 
@@ -105,7 +105,7 @@ pub(crate) fn publish_period(
         selection: &fp,
         hsdirs: &hsdirs,
         last: state.last_publication(),
-        failed_build: state.build_error.as_ref().map(|(f, _)| f),
+        failed_build: state.build_error.as_ref().map(BuildFailure::facts),
         auth_clients_changed: input.auth_clients_changed,
         key_covers_period: spec.keys.covers(period.time_period),
         republish_interval: env.publish.republish_interval,
@@ -152,9 +152,27 @@ pub(crate) fn publish_period(
         match r.build(env.wall) {
             Ok(d) => built.push(Arc::new(d)),
             Err(e) => {
-                error!(service = %spec.address.short(), period = period.interval_num(), error = %e,
-                    "cannot build the main descriptor");
-                state.build_error = Some((fp, e.to_string()));
+                let kind = failure_kind(&e);
+                // Rule 2.3 retries a timing failure at every check: say it once, not each second.
+                let repeated = state
+                    .build_error
+                    .as_ref()
+                    .is_some_and(|f| f.kind == FailureKind::Timing && f.selection == fp);
+                if repeated {
+                    debug!(service = %spec.address.short(), period = period.interval_num(), error = %e,
+                        "cannot build the main descriptor yet");
+                } else if kind == FailureKind::Timing {
+                    error!(service = %spec.address.short(), period = period.interval_num(), error = %e,
+                        "cannot build the main descriptor (clock): retrying at every check until the clock allows it");
+                } else {
+                    error!(service = %spec.address.short(), period = period.interval_num(), error = %e,
+                        "cannot build the main descriptor");
+                }
+                state.build_error = Some(BuildFailure {
+                    selection: fp,
+                    kind,
+                    message: e.to_string(),
+                });
                 return PeriodOutcome::Nothing;
             }
         }

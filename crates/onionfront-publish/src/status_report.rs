@@ -249,7 +249,7 @@ fn period_status(p: &PeriodState) -> PeriodStatus {
         last_reason: published.map(|pb| pb.reason.to_string()).or_else(|| {
             p.build_error
                 .as_ref()
-                .map(|(_, e)| format!("build failed: {e}"))
+                .map(|f| format!("build failed: {}", f.message))
         }),
         accepted: p.accepted(),
         total: p.uploads.len(),

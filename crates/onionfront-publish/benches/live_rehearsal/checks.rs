@@ -12,7 +12,9 @@
 //! it stopped being so. The bound: onionfront sees a rotation at its next fetch (at most
 //! `fetch-interval`, 2 min, after it) and a death after 3 failed probes 30 s apart (~100 s);
 //! publication and upload take seconds more; samples fall 30 s after the minute's events.
-//! Five minutes covers it with margin.
+//! Five minutes covers it with margin. Stale intro points held by an HSDir the plan made
+//! misbehave (it refuses or drops uploads, so it keeps serving what it accepted before the
+//! fault) are counted apart, like coverage outside faults: that is the fault, not onionfront.
 //!
 //! **Gaps.** A gap is a run of consecutive bad (not faulted) minutes of one (service, period,
 //! HSDir); the worst gap is the longest, in seconds at one-minute resolution. A gap that touches
@@ -88,8 +90,11 @@ pub struct Figures {
     pub faulted: u64,
     /// Bad samples on HSDirs that were not faulted.
     pub bad: u64,
-    /// Minutes in which some good descriptor listed a stale intro point.
+    /// Minutes in which some good descriptor on an HSDir outside the plan's faults listed a
+    /// stale intro point.
     pub stale_intro_minutes: u64,
+    /// Minutes in which only HSDirs faulted by plan served stale intro points.
+    pub stale_intro_minutes_faulted: u64,
 }
 
 impl Figures {
@@ -107,6 +112,7 @@ impl Figures {
         self.faulted += o.faulted;
         self.bad += o.bad;
         self.stale_intro_minutes += o.stale_intro_minutes;
+        self.stale_intro_minutes_faulted += o.stale_intro_minutes_faulted;
     }
 }
 
@@ -169,6 +175,7 @@ impl Checker {
         let dir = net.snapshot();
         let now = net.now();
         let mut stale_now = false;
+        let mut stale_faulted_now = false;
         let mut dos_ok = dos.is_some();
         let current_num = dir.current_period().interval_num();
         for svc in services {
@@ -207,7 +214,11 @@ impl Checker {
                         continue;
                     };
                     if c.intros.iter().any(|i| svc.truth.is_stale(i, now)) {
-                        stale_now = true;
+                        if faulted.contains(&hsdir) {
+                            stale_faulted_now = true;
+                        } else {
+                            stale_now = true;
+                        }
                     }
                     if let Some((addr, ever, current)) = dos
                         && addr == svc.address
@@ -224,15 +235,16 @@ impl Checker {
         }
         if stale_now {
             self.hour.stale_intro_minutes += 1;
+        } else if stale_faulted_now {
+            self.hour.stale_intro_minutes_faulted += 1;
         }
         if dos.is_some() {
             self.dos_minutes.0 += 1;
             self.dos_minutes.1 += u64::from(dos_ok);
         }
-        // Forget texts not seen for an hour (the fake drops them after their lifetime).
-        if minute.is_multiple_of(60) {
-            self.cache.retain(|_, (_, _, seen)| minute < *seen + 60);
-        }
+        // Forget texts not sampled this minute: the cache holds each text (`Arc`), so keeping
+        // superseded ones would keep in memory every descriptor the DoS phase published.
+        self.cache.retain(|_, (_, _, seen)| *seen == minute);
     }
 
     /// Close the hour: add its figures to the total and return them.

@@ -47,7 +47,7 @@ fn main() {
     let result = rt.block_on(sim::run(&plan, |r| {
         let f = &r.figures;
         println!(
-            "hour {:>2} ({:02}:00 UTC) coverage {:>7.3}% outside-faults {:>7.3}% samples {:>5} bad {:>3} faulted {:>3} stale-intro-min {:>2} uploads {:>4}/{:<4} {}",
+            "hour {:>2} ({:02}:00 UTC) coverage {:>7.3}% outside-faults {:>7.3}% samples {:>5} bad {:>3} faulted {:>3} stale-intro-min {:>2} (faulted HSDirs {:>2}) uploads {:>4}/{:<4} rss {:>5.1} MiB {}",
             r.hour,
             r.utc_hour,
             f.coverage(),
@@ -56,8 +56,10 @@ fn main() {
             f.bad,
             f.faulted,
             f.stale_intro_minutes,
+            f.stale_intro_minutes_faulted,
             r.uploads.1,
             r.uploads.0,
+            rss_mib(),
             r.events.join("; ")
         );
         if r.hour == 23 {
@@ -84,11 +86,12 @@ fn main() {
         wall.elapsed().as_secs_f64()
     );
     println!(
-        "rehearsal: {} h simulated, coverage {:.2}%, worst gap {} s, stale-intro minutes {}, dos-current {}, cpu {:.1} s, rss day1 {:.1} MiB day3 {:.1} MiB",
+        "rehearsal: {} h simulated, coverage {:.2}%, worst gap {} s, stale-intro minutes {} (+{} on faulted HSDirs only), dos-current {}, cpu {:.1} s, rss day1 {:.1} MiB day3 {:.1} MiB",
         plan.hours,
         s.total.coverage(),
         s.worst_gap_secs,
         s.total.stale_intro_minutes,
+        s.total.stale_intro_minutes_faulted,
         s.dos_current.map_or("n/a".into(), |d| format!("{d:.1}%")),
         cpu_seconds() - cpu_start,
         rss_day1,
