@@ -17,13 +17,18 @@
 //!   written; the write is atomic: a temporary file (mode 0600) in the same folder, written and
 //!   fsynced, renamed over the old one, then the folder fsynced;
 //! - a failed write is a warning (once, until a write succeeds again); the scheduler goes on;
+//! - the history of a backend no service lists (dropped by a reload, or in the file but not in
+//!   the config) is *parked*: saved with the others and given back if the backend is listed
+//!   again, until [`PARKED_FOR`] (3 days) after it last changed. By then every descriptor it
+//!   protects against is dead: a C tor descriptor-signing certificate lasts 54 hours
+//!   (`HS_DESC_CERT_LIFETIME`), and the tracker refuses a descriptor whose certificates expired;
 //! - the file holds backend addresses (the state folder is private, 0700); log lines and errors
 //!   never do: they name the file only.
 
 use std::collections::BTreeMap;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use onionfront_core::OnionAddress;
 use onionfront_core::descriptor::{BackendTracker, PeriodHistory, TrackerHistory};
@@ -35,6 +40,10 @@ use crate::backends::BackendState;
 
 /// The file's name in the state folder.
 pub const HISTORY_FILE_NAME: &str = "onionfront-history.json";
+
+/// How long a parked history (a backend no service lists) is kept after it last changed: more
+/// than the 54 hours a C tor descriptor-signing certificate lasts (see the module docs).
+pub(crate) const PARKED_FOR: Duration = Duration::from_secs(3 * 24 * 3600);
 
 /// The format version written (and the only one read).
 const FORMAT_VERSION: u32 = 1;
@@ -283,14 +292,20 @@ impl HistoryFile {
         (file, histories)
     }
 
-    /// Save the history of `backends` if it differs from what was last written. A failure is
-    /// a warning (once until a save succeeds).
-    pub(crate) fn save(&mut self, backends: &BTreeMap<OnionAddress, BackendState>) {
-        let histories: Histories = backends
-            .iter()
-            .map(|(a, b)| (*a, b.tracker.history()))
-            .filter(|(_, h)| !h.periods.is_empty())
-            .collect();
+    /// Save the history of `backends`, and the `parked` ones, if it differs from what was last
+    /// written. A failure is a warning (once until a save succeeds).
+    pub(crate) fn save(
+        &mut self,
+        backends: &BTreeMap<OnionAddress, BackendState>,
+        parked: &Histories,
+    ) {
+        let mut histories: Histories = parked.clone();
+        histories.extend(
+            backends
+                .iter()
+                .map(|(a, b)| (*a, b.tracker.history()))
+                .filter(|(_, h)| !h.periods.is_empty()),
+        );
         let text = match document_text(&histories) {
             Ok(t) => t,
             Err(e) => {
@@ -321,13 +336,35 @@ impl HistoryFile {
     }
 }
 
-/// Give each backend in `backends` its saved history, if `histories` has one.
-pub(crate) fn restore(histories: Histories, backends: &mut BTreeMap<OnionAddress, BackendState>) {
+/// Give each backend in `backends` its saved history, if `histories` has one; return the
+/// histories of backends not in `backends` (to be parked).
+pub(crate) fn restore(
+    histories: Histories,
+    backends: &mut BTreeMap<OnionAddress, BackendState>,
+) -> Histories {
+    let mut unlisted = Histories::new();
     for (address, history) in histories {
-        if let Some(b) = backends.get_mut(&address) {
-            b.tracker = BackendTracker::from_history(history);
+        match backends.get_mut(&address) {
+            Some(b) => b.tracker = BackendTracker::from_history(history),
+            None => {
+                unlisted.insert(address, history);
+            }
         }
     }
+    unlisted
+}
+
+/// Drop the parked histories that last changed more than [`PARKED_FOR`] before `now`.
+pub(crate) fn prune_parked(parked: &mut Histories, now: SystemTime) {
+    parked.retain(|_, h| {
+        let last_change = h
+            .periods
+            .iter()
+            .map(|p| p.first_seen)
+            .chain(h.last_advanced)
+            .max();
+        last_change.is_some_and(|t| t + PARKED_FOR > now)
+    });
 }
 
 #[cfg(test)]

@@ -136,9 +136,9 @@ fn an_unwritable_folder_is_an_error_not_a_crash() {
 
     let (mut file, _) = HistoryFile::load(path.clone());
     let backends = tracked_backends();
-    file.save(&backends);
+    file.save(&backends, &Histories::new());
     assert!(file.failing);
-    file.save(&backends);
+    file.save(&backends, &Histories::new());
     assert!(file.failing);
     assert!(!path.exists());
 }
@@ -160,15 +160,15 @@ fn saves_only_what_changed_and_restores_it() {
     let path = dir.path().join(HISTORY_FILE_NAME);
     let (mut file, _) = HistoryFile::load(path.clone());
     let backends = tracked_backends();
-    file.save(&backends);
+    file.save(&backends, &Histories::new());
     // Nothing changed: not written again (the file removed meanwhile stays removed).
     std::fs::remove_file(&path).unwrap();
-    file.save(&backends);
+    file.save(&backends, &Histories::new());
     assert!(!path.exists());
 
     // A fresh start reads it back; backends without history are not written.
     let (mut file, _) = HistoryFile::load(path.clone());
-    file.save(&backends);
+    file.save(&backends, &Histories::new());
     let (_, loaded) = HistoryFile::load(path);
     let mut expected = sample();
     expected.retain(|_, h| !h.periods.is_empty());
@@ -181,8 +181,52 @@ fn saves_only_what_changed_and_restores_it() {
             BackendState::new(BackendSpec::new(*a, None, 0), Instant::now()),
         );
     }
-    restore(loaded, &mut restored);
+    assert!(restore(loaded, &mut restored).is_empty());
     for (a, b) in &backends {
         assert_eq!(restored[a].tracker.history(), b.tracker.history());
     }
+}
+
+#[test]
+fn histories_of_unlisted_backends_are_returned_for_parking_and_saved_with_the_others() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(HISTORY_FILE_NAME);
+    let mut saved = sample();
+    saved.retain(|_, h| !h.periods.is_empty());
+    // The file knows backend 1; this run lists only backend 3.
+    let mut listed = BTreeMap::new();
+    let b3 = testing::fake_address(3);
+    listed.insert(
+        b3,
+        BackendState::new(BackendSpec::new(b3, None, 0), Instant::now()),
+    );
+    let parked = restore(saved.clone(), &mut listed);
+    assert_eq!(parked, saved);
+    assert!(listed[&b3].tracker.history().periods.is_empty());
+
+    // Saved with the listed backends' histories, so a later run still has it.
+    let (mut file, _) = HistoryFile::load(path.clone());
+    file.save(&listed, &parked);
+    let (_, loaded) = HistoryFile::load(path);
+    assert_eq!(loaded, saved);
+}
+
+#[test]
+fn parked_histories_are_kept_three_days_after_their_last_change() {
+    let mut parked = sample();
+    parked.retain(|_, h| !h.periods.is_empty());
+    // The newest change of backend 1's history: a revision first seen at 1_795_305_660.
+    let last_change = at(1_795_305_660);
+    prune_parked(
+        &mut parked,
+        last_change + PARKED_FOR - Duration::from_secs(1),
+    );
+    assert_eq!(parked.len(), 1);
+    prune_parked(&mut parked, last_change + PARKED_FOR);
+    assert!(parked.is_empty());
+    // A history with nothing in it is not kept at all.
+    let mut empty = Histories::new();
+    empty.insert(testing::fake_address(2), TrackerHistory::default());
+    prune_parked(&mut empty, last_change);
+    assert!(empty.is_empty());
 }

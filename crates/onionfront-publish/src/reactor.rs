@@ -25,7 +25,7 @@ use tracing::{Instrument as _, debug, error, info, warn};
 
 use crate::fetch::{FetchOutcome, fetch_backend};
 use crate::health::{ProbeReport, probe};
-use crate::history::{Histories, HistoryFile, restore};
+use crate::history::{Histories, HistoryFile, prune_parked, restore};
 use crate::network::{Directory, NetError, Network};
 use crate::periods::PeriodState;
 use crate::publication::{
@@ -119,7 +119,8 @@ impl<N: Network> Reactor<N> {
         let mut state = State::new(spec.publish);
         state.apply_spec(spec.services, now);
         let history = history.map(|(file, saved)| {
-            restore(saved, &mut state.backends);
+            state.parked_histories = restore(saved, &mut state.backends);
+            prune_parked(&mut state.parked_histories, net.now());
             file
         });
         Reactor {
@@ -198,7 +199,8 @@ impl<N: Network> Reactor<N> {
             if self.history_changed {
                 self.history_changed = false;
                 if let Some(file) = &mut self.history {
-                    file.save(&self.state.backends);
+                    prune_parked(&mut self.state.parked_histories, self.net.now());
+                    file.save(&self.state.backends, &self.state.parked_histories);
                 }
             }
             self.status_stale |= touched;

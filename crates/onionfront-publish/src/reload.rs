@@ -8,11 +8,15 @@
 //! - a new service starts with no state; a removed one is dropped, which aborts its uploads;
 //! - backends are shared: one that a new spec adds is fetched at once, one no service lists any
 //!   more is dropped, and a backend's name is the one the first service naming it gives;
+//! - a dropped backend's revision history is parked, and a backend that a spec adds takes its
+//!   parked history back (one dropped by an earlier reload, or saved by an earlier run): a
+//!   descriptor older than one seen before stays a replay (issue #12, item 8);
 //! - health checks are kept for the (service, backend) pairs that still have a check.
 
 use std::collections::BTreeMap;
 
 use onionfront_core::OnionAddress;
+use onionfront_core::descriptor::BackendTracker;
 use tokio::time::Instant;
 
 use crate::BackendSpec;
@@ -52,8 +56,8 @@ impl State {
         summary
     }
 
-    /// Backends: add new ones (fetched at once), drop unreferenced ones, refresh names and log
-    /// labels. A backend in several services takes the first spec that names it (else the
+    /// Backends: add new ones (fetched at once, with their parked history if any), drop
+    /// unreferenced ones (parking their history), refresh names and log labels. A backend in several services takes the first spec that names it (else the
     /// first spec).
     fn apply_backends(&mut self, now: Instant) {
         let mut wanted: BTreeMap<OnionAddress, BackendSpec> = BTreeMap::new();
@@ -65,12 +69,29 @@ impl State {
                 }
             }
         }
-        self.backends.retain(|a, _| wanted.contains_key(a));
+        let dropped: Vec<OnionAddress> = self
+            .backends
+            .keys()
+            .filter(|a| !wanted.contains_key(a))
+            .copied()
+            .collect();
+        for address in dropped {
+            if let Some(b) = self.backends.remove(&address) {
+                let history = b.tracker.history();
+                if !history.periods.is_empty() {
+                    self.parked_histories.insert(address, history);
+                }
+            }
+        }
         for (address, spec) in wanted {
             match self.backends.get_mut(&address) {
                 Some(b) => b.backend = spec,
                 None => {
-                    self.backends.insert(address, BackendState::new(spec, now));
+                    let mut b = BackendState::new(spec, now);
+                    if let Some(history) = self.parked_histories.remove(&address) {
+                        b.tracker = BackendTracker::from_history(history);
+                    }
+                    self.backends.insert(address, b);
                 }
             }
         }

@@ -18,6 +18,7 @@ use tokio::time::Instant;
 
 use crate::backends::BackendState;
 use crate::health::{HealthChecks, HealthGate};
+use crate::history::Histories;
 use crate::periods::ServicePublications;
 use crate::rules::{ServiceFacts, republish_due};
 use crate::spec::ServiceSpec;
@@ -36,6 +37,11 @@ pub(crate) struct State {
     pub(crate) health: HealthChecks,
     /// Cumulative counters.
     pub(crate) counters: Counters,
+    /// Revision histories of backends no service lists now (dropped by a reload, or saved by
+    /// an earlier run for a backend not in this config): a backend listed again takes its
+    /// history back (`reload.rs`), so its replay protection survives; kept as `history.rs`
+    /// says ([`crate::history::prune_parked`]).
+    pub(crate) parked_histories: Histories,
 }
 
 impl State {
@@ -47,6 +53,7 @@ impl State {
             backends: BTreeMap::new(),
             health: HealthChecks::default(),
             counters: Counters::default(),
+            parked_histories: Histories::new(),
         }
     }
 

@@ -1,6 +1,7 @@
 //! Scheduler tests on the fake network (paused time) for two hardening items of issue #12:
 //! the consensus' `cc_sendme_inc` reaches validation and the main descriptor's `flow-control`
-//! line (item 4), and the revision history survives a restart (item 8).
+//! line (item 4), and the revision history survives a restart and a reload that removes a
+//! backend and adds it back (item 8).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -304,4 +305,78 @@ async fn a_corrupt_history_is_a_fresh_start() {
     wait_status(&mut rx, Duration::from_secs(180), fully_published).await;
     handle.shutdown().await;
     assert!(history_text(state.path()).contains("\"version\": 1"));
+}
+
+/// A backend that a reload removes and a later reload adds back keeps its revision history: a
+/// descriptor older than one seen before it was removed is still a replay (without parking, the
+/// re-added backend started with no history and took it as new and live).
+#[tokio::test(start_paused = true)]
+async fn a_backend_removed_then_added_back_by_reloads_keeps_its_history() {
+    let state = tempfile::tempdir().unwrap();
+    let history = state.path().join(HISTORY_FILE_NAME);
+    let net = FakeNetwork::new(8, 1440);
+    let b = net.add_backend(1, 2);
+    let other = net.add_backend(2, 2);
+    let dir = net.snapshot();
+    let period = dir.current_period();
+    let blind = onionfront_core::main_descriptor::blinded_id(
+        &onionfront_core::keys::SigningKeys::Identity(Arc::new(testing::fake_identity(1))),
+        &period,
+    )
+    .unwrap();
+    let hsdirs = dir.hsdirs_upload(&blind, period.time_period);
+    let (old_text, old_revision) = net.stored(hsdirs[0], &blind).unwrap();
+
+    let handle = onionfront_publish::spawn_with_history(
+        Arc::clone(&net),
+        spec(vec![service(100, &[b, other])]),
+        history.clone(),
+    );
+    let mut rx = handle.status();
+    wait_status(&mut rx, Duration::from_secs(180), fully_published).await;
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    net.publish_backend(b);
+    let (_, new_revision) = net.stored(hsdirs[0], &blind).unwrap();
+    assert!(new_revision > old_revision);
+    wait_status(&mut rx, Duration::from_secs(300), |s| {
+        s.services[0].instances[0].revision_counter == Some(new_revision)
+    })
+    .await;
+
+    // Removed: its history is parked (and still saved).
+    handle
+        .reload(spec(vec![service(100, &[other])]))
+        .await
+        .unwrap();
+    wait_status(&mut rx, Duration::from_secs(60), |s| {
+        s.services[0].instances.len() == 1
+    })
+    .await;
+    // Meanwhile every HSDir goes back to the old descriptor (its certificates still valid).
+    for h in &hsdirs {
+        net.put_descriptor(*h, &blind, Arc::clone(&old_text));
+    }
+
+    // Added back: the old descriptor is a replay, not a live backend.
+    handle
+        .reload(spec(vec![service(100, &[b, other])]))
+        .await
+        .unwrap();
+    let s = wait_status(&mut rx, Duration::from_secs(180), |s| {
+        s.services[0].instances.len() == 2 && s.services[0].instances[0].last_fetch_result.is_some()
+    })
+    .await;
+    let inst = &s.services[0].instances[0];
+    let reason = inst.last_fetch_result.clone().unwrap();
+    assert!(
+        reason.contains(&format!("replay: revision {old_revision} < {new_revision}")),
+        "{reason}"
+    );
+    assert_ne!(inst.health, BackendHealth::Live);
+    handle.shutdown().await;
+    assert!(
+        history_text(state.path()).contains(&format!("\"revision\": {new_revision}")),
+        "{}",
+        history_text(state.path())
+    );
 }

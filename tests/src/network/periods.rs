@@ -37,6 +37,14 @@ impl Network {
         now.saturating_sub(12 * vi) / (24 * vi)
     }
 
+    /// When the time period before the current one started, in RFC 3339 (for `keys provision
+    /// --from`).
+    pub fn previous_time_period_start(&self) -> String {
+        let vi = u64::from(self.voting_interval);
+        let start = (self.current_time_period().saturating_sub(1)) * 24 * vi + 12 * vi;
+        humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_secs(start)).to_string()
+    }
+
     /// If the next time period starts within `before`, wait until `after` past it: lookups fail
     /// around a rotation on a young network (see the notes).
     pub fn avoid_time_period_rotation(&self, before: Duration, after: Duration) -> Result<()> {
