@@ -23,28 +23,14 @@ pub enum PermissionCheck {
 }
 
 /// Read a secret file: it must exist, be a regular file, be private (unless `check` is
-/// permissive) and be small.
+/// permissive) and be at most `limit` bytes; a bigger file is refused with the error
+/// `too_large` makes from the file's first `limit + 1` bytes (the caller knows what a big file
+/// may be: `keys/mod.rs` says "a key bundle, not a key" for one).
 ///
 /// Symbolic links are followed (as ssh and C tor do): what is checked, for type and mode, is the
 /// file the link points at. Anything but a regular file (a FIFO, a socket, a device) is refused
 /// before it is opened, and the file is opened non-blocking and checked again through the open
 /// descriptor, so a FIFO put in its place in between cannot block start-up or a reload either.
-pub(crate) fn read_secret(
-    path: &Path,
-    check: PermissionCheck,
-) -> Result<Zeroizing<Vec<u8>>, KeyError> {
-    read_secret_limited(path, check, MAX_KEY_FILE, |head| {
-        // A key bundle given where a key is expected: say so rather than "unknown format".
-        if super::bundle::looks_like_bundle(head) {
-            KeyError::BundleGiven { path: path.into() }
-        } else {
-            KeyError::UnknownFormat { path: path.into() }
-        }
-    })
-}
-
-/// [`read_secret`] with a size limit of `limit` bytes: a bigger file is refused with the error
-/// `too_large` makes from the file's first `limit + 1` bytes.
 ///
 /// The buffer is allocated once, for the size the file had when checked, and never grows (a
 /// reallocation would leave unzeroed copies behind): a file that grows while being read is
@@ -241,6 +227,13 @@ fn write_tmp_then_link(tmp: &Path, path: &Path, bytes: &[u8], mode: u32) -> io::
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
+
+    /// A key-sized read, as `keys/mod.rs` does it.
+    fn read_secret(path: &Path, check: PermissionCheck) -> Result<Zeroizing<Vec<u8>>, KeyError> {
+        read_secret_limited(path, check, MAX_KEY_FILE, |_| KeyError::UnknownFormat {
+            path: path.into(),
+        })
+    }
 
     /// A FIFO would block the read (start-up, or a reload) until some writer came: refused at
     /// once, directly and through a symlink.

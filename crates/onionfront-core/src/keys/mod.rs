@@ -149,7 +149,14 @@ impl ServiceKey {
 
     /// Load a key file of either format with the given permission check.
     pub fn load_with(path: &Path, check: PermissionCheck) -> Result<ServiceKey, KeyError> {
-        let data = file::read_secret(path, check)?;
+        let data = file::read_secret_limited(path, check, file::MAX_KEY_FILE, |head| {
+            // A key bundle given where a key is expected: say so rather than "unknown format".
+            if bundle::looks_like_bundle(head) {
+                KeyError::BundleGiven { path: path.into() }
+            } else {
+                KeyError::UnknownFormat { path: path.into() }
+            }
+        })?;
         let key = ServiceKey::parse(&data, path)?;
         tracing::debug!(
             "loaded the key of {} ({}) from {}",
