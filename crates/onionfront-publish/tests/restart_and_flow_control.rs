@@ -12,13 +12,15 @@ use std::time::Duration;
 use onionfront_core::OnionAddress;
 use onionfront_core::config::{DistinctDescriptors, PublishConfig};
 use onionfront_core::descriptor::{ValidatedDescriptor, validate_backend_descriptor};
+use onionfront_core::period::PeriodParams;
 use onionfront_core::testing;
-use onionfront_publish::fake::FakeNetwork;
+use onionfront_publish::fake::{FakeDirectory, FakeNetwork};
 use onionfront_publish::{
-    BackendHealth, BackendSpec, Directory, HISTORY_FILE_NAME, Network, SchedulerSpec, ServiceSpec,
-    StatusReport,
+    BackendHealth, BackendSpec, Directory, HISTORY_FILE_NAME, HsDirId, Network, SchedulerHandle,
+    SchedulerSpec, ServiceSpec, StatusReport,
 };
 use tokio::sync::watch;
+use tor_hscrypto::pk::HsBlindId;
 
 fn service(seed: u64, backends: &[OnionAddress]) -> ServiceSpec {
     let identity = testing::fake_identity(seed);
@@ -205,15 +207,29 @@ fn history_text(state: &Path) -> String {
     std::fs::read_to_string(state.join(HISTORY_FILE_NAME)).unwrap_or_default()
 }
 
-/// After a restart, a descriptor older than one seen before the restart is a replay: refused
-/// (without the saved history it was taken as new and live); a newer one is accepted.
-#[tokio::test(start_paused = true)]
-async fn a_restarted_scheduler_refuses_an_old_replayed_descriptor() {
-    let state = tempfile::tempdir().unwrap();
-    let history = state.path().join(HISTORY_FILE_NAME);
-    let net = FakeNetwork::new(8, 1440);
-    let b = net.add_backend(1, 2);
-    let svc = service(100, &[b]);
+/// What the HSDirs hold for backend seed 1 in the current period, before and after it
+/// republished ([`start_and_see_b_republish`]).
+struct SeenOnHsDirs {
+    dir: Arc<FakeDirectory>,
+    period: PeriodParams,
+    blind: HsBlindId,
+    /// The HSDirs it uploads to.
+    hsdirs: Vec<HsDirId>,
+    old_text: Arc<str>,
+    old_revision: u64,
+    new_text: Arc<str>,
+    new_revision: u64,
+}
+
+/// Start a scheduler on `spec` saving its history at `history`; once it has published, backend
+/// `b` (made with seed 1) republishes, and this returns when the scheduler has seen the new
+/// revision (the scheduler still running).
+async fn start_and_see_b_republish(
+    net: &Arc<FakeNetwork>,
+    b: OnionAddress,
+    spec: SchedulerSpec,
+    history: &Path,
+) -> (SchedulerHandle, SeenOnHsDirs) {
     let dir = net.snapshot();
     let period = dir.current_period();
     let blind = onionfront_core::main_descriptor::blinded_id(
@@ -224,11 +240,8 @@ async fn a_restarted_scheduler_refuses_an_old_replayed_descriptor() {
     let hsdirs = dir.hsdirs_upload(&blind, period.time_period);
     let (old_text, old_revision) = net.stored(hsdirs[0], &blind).unwrap();
 
-    let handle = onionfront_publish::spawn_with_history(
-        Arc::clone(&net),
-        spec(vec![svc.clone()]),
-        history.clone(),
-    );
+    let handle =
+        onionfront_publish::spawn_with_history(Arc::clone(net), spec, history.to_path_buf());
     let mut rx = handle.status();
     wait_status(&mut rx, Duration::from_secs(180), fully_published).await;
     tokio::time::sleep(Duration::from_secs(60)).await;
@@ -236,10 +249,47 @@ async fn a_restarted_scheduler_refuses_an_old_replayed_descriptor() {
     let (new_text, new_revision) = net.stored(hsdirs[0], &blind).unwrap();
     assert!(new_revision > old_revision);
     wait_status(&mut rx, Duration::from_secs(300), |s| {
-        s.services[0].instances[0].revision_counter == Some(new_revision)
+        s.services[0]
+            .instances
+            .iter()
+            .any(|i| i.revision_counter == Some(new_revision))
     })
     .await;
+    let seen = SeenOnHsDirs {
+        dir,
+        period,
+        blind,
+        hsdirs,
+        old_text,
+        old_revision,
+        new_text,
+        new_revision,
+    };
+    (handle, seen)
+}
+
+/// After a restart, a descriptor older than one seen before the restart is a replay: refused
+/// (without the saved history it was taken as new and live); a newer one is accepted.
+#[tokio::test(start_paused = true)]
+async fn a_restarted_scheduler_refuses_an_old_replayed_descriptor() {
+    let state = tempfile::tempdir().unwrap();
+    let history = state.path().join(HISTORY_FILE_NAME);
+    let net = FakeNetwork::new(8, 1440);
+    let b = net.add_backend(1, 2);
+    let svc = service(100, &[b]);
+    let (handle, seen) =
+        start_and_see_b_republish(&net, b, spec(vec![svc.clone()]), &history).await;
     handle.shutdown().await;
+    let SeenOnHsDirs {
+        dir,
+        period,
+        blind,
+        hsdirs,
+        old_text,
+        old_revision,
+        new_text,
+        new_revision,
+    } = seen;
     assert!(
         history_text(state.path()).contains(&format!("\"revision\": {new_revision}")),
         "{}",
@@ -317,31 +367,9 @@ async fn a_backend_removed_then_added_back_by_reloads_keeps_its_history() {
     let net = FakeNetwork::new(8, 1440);
     let b = net.add_backend(1, 2);
     let other = net.add_backend(2, 2);
-    let dir = net.snapshot();
-    let period = dir.current_period();
-    let blind = onionfront_core::main_descriptor::blinded_id(
-        &onionfront_core::keys::SigningKeys::Identity(Arc::new(testing::fake_identity(1))),
-        &period,
-    )
-    .unwrap();
-    let hsdirs = dir.hsdirs_upload(&blind, period.time_period);
-    let (old_text, old_revision) = net.stored(hsdirs[0], &blind).unwrap();
-
-    let handle = onionfront_publish::spawn_with_history(
-        Arc::clone(&net),
-        spec(vec![service(100, &[b, other])]),
-        history.clone(),
-    );
+    let both = || spec(vec![service(100, &[b, other])]);
+    let (handle, seen) = start_and_see_b_republish(&net, b, both(), &history).await;
     let mut rx = handle.status();
-    wait_status(&mut rx, Duration::from_secs(180), fully_published).await;
-    tokio::time::sleep(Duration::from_secs(60)).await;
-    net.publish_backend(b);
-    let (_, new_revision) = net.stored(hsdirs[0], &blind).unwrap();
-    assert!(new_revision > old_revision);
-    wait_status(&mut rx, Duration::from_secs(300), |s| {
-        s.services[0].instances[0].revision_counter == Some(new_revision)
-    })
-    .await;
 
     // Removed: its history is parked (and still saved).
     handle
@@ -353,15 +381,12 @@ async fn a_backend_removed_then_added_back_by_reloads_keeps_its_history() {
     })
     .await;
     // Meanwhile every HSDir goes back to the old descriptor (its certificates still valid).
-    for h in &hsdirs {
-        net.put_descriptor(*h, &blind, Arc::clone(&old_text));
+    for h in &seen.hsdirs {
+        net.put_descriptor(*h, &seen.blind, Arc::clone(&seen.old_text));
     }
 
     // Added back: the old descriptor is a replay, not a live backend.
-    handle
-        .reload(spec(vec![service(100, &[b, other])]))
-        .await
-        .unwrap();
+    handle.reload(both()).await.unwrap();
     let s = wait_status(&mut rx, Duration::from_secs(180), |s| {
         s.services[0].instances.len() == 2 && s.services[0].instances[0].last_fetch_result.is_some()
     })
@@ -369,13 +394,16 @@ async fn a_backend_removed_then_added_back_by_reloads_keeps_its_history() {
     let inst = &s.services[0].instances[0];
     let reason = inst.last_fetch_result.clone().unwrap();
     assert!(
-        reason.contains(&format!("replay: revision {old_revision} < {new_revision}")),
+        reason.contains(&format!(
+            "replay: revision {} < {}",
+            seen.old_revision, seen.new_revision
+        )),
         "{reason}"
     );
     assert_ne!(inst.health, BackendHealth::Live);
     handle.shutdown().await;
     assert!(
-        history_text(state.path()).contains(&format!("\"revision\": {new_revision}")),
+        history_text(state.path()).contains(&format!("\"revision\": {}", seen.new_revision)),
         "{}",
         history_text(state.path())
     );
