@@ -1,7 +1,8 @@
 //! Offline keys on the fake network (paused time): a service that signs with a key bundle
 //! publishes the periods the bundle covers and nothing else (rule 2.0), keeps what the HSDirs
 //! hold when its keys run out, says so in status, and publishes again once a reload brings a
-//! bundle that covers the period.
+//! bundle that covers the period; distinct descriptors and health checks work with a bundle as
+//! with the identity key.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -9,13 +10,13 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use onionfront_core::OnionAddress;
-use onionfront_core::config::{DistinctDescriptors, PublishConfig};
+use onionfront_core::config::{DistinctDescriptors, HealthCheckConfig, PublishConfig};
 use onionfront_core::keys::{KeyBundle, ServiceKey, SigningKeys};
 use onionfront_core::period::PeriodParams;
 use onionfront_publish::fake::FakeNetwork;
 use onionfront_publish::{
-    BackendSpec, Directory, KeyCoverage, KeySource, PublishState, SchedulerSpec, ServiceSpec,
-    StatusReport,
+    BackendHealth, BackendSpec, Directory, KeyCoverage, KeySource, PublishState, SchedulerSpec,
+    ServiceSpec, StatusReport,
 };
 use tokio::sync::watch;
 
@@ -253,4 +254,66 @@ async fn a_bundle_and_the_identity_key_publish_the_same_blinded_ids_and_comparab
     }
     a.shutdown().await;
     b.shutdown().await;
+}
+
+/// Both periods published from the bundle, in two distinct descriptors holding `intro_points`
+/// intro points in all, every HSDir accepting.
+fn published_in_two_descriptors(s: &StatusReport, intro_points: usize) -> bool {
+    s.services.first().is_some_and(|svc| {
+        svc.periods.len() == 2
+            && svc.periods.iter().all(|p| {
+                !p.no_key
+                    && p.descriptors == 2
+                    && p.intro_points == intro_points
+                    && p.total > 0
+                    && p.accepted == p.total
+            })
+    })
+}
+
+#[tokio::test(start_paused = true)]
+async fn distinct_descriptors_and_health_checks_work_from_a_bundle() {
+    let net = FakeNetwork::new(16, PERIOD_MINUTES);
+    // 12 backends x 2 intro points: 24, more than one descriptor holds (20), so two distinct
+    // descriptors.
+    let backends: Vec<OnionAddress> = (1..=12).map(|s| net.add_backend(s, 2)).collect();
+    let key = ServiceKey::from_seed(&[43; 32]);
+    let periods = net.snapshot().publish_periods();
+    let keys = bundle(
+        &key,
+        start_of(&periods[0]),
+        start_of(&periods[1]) + Duration::from_secs(1),
+    );
+    assert!(keys.covers(periods[0].time_period) && keys.covers(periods[1].time_period));
+    let mut svc = service(keys, &backends);
+    svc.health_check = Some(HealthCheckConfig {
+        port: 80,
+        interval: Duration::from_secs(30),
+        failures: 3,
+        timeout: Duration::from_secs(10),
+    });
+    let handle = onionfront_publish::spawn(
+        Arc::clone(&net),
+        SchedulerSpec {
+            publish: publish_config(),
+            services: vec![svc],
+        },
+    );
+    let mut rx = handle.status();
+    wait_status(&mut rx, Duration::from_secs(300), |s| {
+        published_in_two_descriptors(s, 24)
+    })
+    .await;
+
+    // A backend whose descriptor is still on the HSDirs but which no longer answers: the health
+    // check drops it, and both descriptors are published again without it.
+    net.set_backend_alive(backends[3], false);
+    let s = wait_status(&mut rx, Duration::from_secs(300), |s| {
+        s.services[0].instances[3].health == BackendHealth::Down
+            && published_in_two_descriptors(s, 22)
+    })
+    .await;
+    let reason = &s.services[0].instances[3].reason;
+    assert!(reason.contains("health check failed 3 times"), "{reason}");
+    handle.shutdown().await;
 }

@@ -1,6 +1,7 @@
 //! Tests of main descriptors built from a key bundle (offline keys): they parse and validate
 //! with Arti's client parser like those built from the identity key, carry the same revision
-//! counters, and are valid until the bundled certificate's expiry.
+//! counters, are valid until the bundled certificate's expiry, and restricted discovery works
+//! with them as with the identity key.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -8,7 +9,11 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use tor_checkable::{TimeBound, TimeValidityError};
-use tor_netdoc::doc::hsdesc::{HsDesc, IntroPointDesc};
+use tor_hscrypto::Subcredential;
+use tor_hscrypto::pk::{
+    HsBlindIdKey, HsClientDescEncKey, HsClientDescEncKeypair, HsClientDescEncSecretKey,
+};
+use tor_netdoc::doc::hsdesc::{HsDesc, HsDescError, IntroPointDesc};
 
 use super::*;
 use crate::keys::{KeyBundle, ServiceKey};
@@ -26,6 +31,15 @@ fn key() -> ServiceKey {
 fn bundle_keys(key: &ServiceKey) -> SigningKeys {
     let first = KeyBundle::period_containing(t0(), 1440, 12 * 3600).unwrap();
     SigningKeys::Bundle(Arc::new(KeyBundle::provision_count(key, first, 2).unwrap()))
+}
+
+/// What a client derives from the address alone: the period's blinded key and subcredential.
+fn client_view(key: &ServiceKey, period: &PeriodParams) -> (HsBlindIdKey, Subcredential) {
+    key.address()
+        .hs_id_key()
+        .unwrap()
+        .compute_blinded_key(period.time_period)
+        .unwrap()
 }
 
 fn request<'a>(
@@ -71,12 +85,7 @@ fn a_bundle_descriptor_parses_and_validates_like_an_identity_one() {
     );
 
     // What a client derives from the address alone.
-    let (blind, subcred) = key
-        .address()
-        .hs_id_key()
-        .unwrap()
-        .compute_blinded_key(period.time_period)
-        .unwrap();
+    let (blind, subcred) = client_view(&key, &period);
     for built in [&from_bundle, &from_identity] {
         let bound =
             HsDesc::parse_decrypt_validate(&built.text, &blind.id(), &subcred, None).unwrap();
@@ -137,4 +146,39 @@ fn uncovered_and_expired_periods_are_refused() {
         build_main_descriptor(&request(&bundle, &period, &ipts, expired)).unwrap_err(),
         BuildError::CertificateExpired(period.interval_num())
     );
+}
+
+#[test]
+fn restricted_discovery_works_from_a_bundle() {
+    let key = key();
+    let bundle = bundle_keys(&key);
+    let period = test_period(t0());
+    let ipts: Vec<IntroPointDesc> = (1..=3).map(fake_intro_point).collect();
+    let (secret, public) = fake_client_key(7);
+    let (other_secret, other_public) = fake_client_key(8);
+    let clients = [public];
+    let mut req = request(&bundle, &period, &ipts, t0());
+    req.auth_clients = &clients;
+    let built = build_main_descriptor(&req).unwrap();
+
+    let (blind, subcred) = client_view(&key, &period);
+    let parse = |client: Option<&HsClientDescEncKeypair>| {
+        HsDesc::parse_decrypt_validate(&built.text, &blind.id(), &subcred, client)
+            .map(|bound| bound.dangerously_assume_timely())
+    };
+    let authorized = HsClientDescEncKeypair::new(
+        HsClientDescEncKey::from(public),
+        HsClientDescEncSecretKey::from(secret),
+    );
+    let desc = parse(Some(&authorized)).unwrap();
+    assert_eq!(desc.intro_points().len(), 3);
+    assert!(matches!(
+        parse(None),
+        Err(HsDescError::MissingDecryptionKey)
+    ));
+    let other = HsClientDescEncKeypair::new(
+        HsClientDescEncKey::from(other_public),
+        HsClientDescEncSecretKey::from(other_secret),
+    );
+    assert!(parse(Some(&other)).is_err());
 }
