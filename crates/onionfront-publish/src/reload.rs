@@ -57,8 +57,8 @@ impl State {
     }
 
     /// Backends: add new ones (fetched at once, with their parked history if any), drop
-    /// unreferenced ones (parking their history), refresh names and log labels. A backend in several services takes the first spec that names it (else the
-    /// first spec).
+    /// unreferenced ones (parking their history), refresh names and log labels. A backend in
+    /// several services takes the first spec that names it (else the first spec).
     fn apply_backends(&mut self, now: Instant) {
         let mut wanted: BTreeMap<OnionAddress, BackendSpec> = BTreeMap::new();
         for s in &self.services {
@@ -69,18 +69,11 @@ impl State {
                 }
             }
         }
-        let dropped: Vec<OnionAddress> = self
-            .backends
-            .keys()
-            .filter(|a| !wanted.contains_key(a))
-            .copied()
-            .collect();
-        for address in dropped {
-            if let Some(b) = self.backends.remove(&address) {
-                let history = b.tracker.history();
-                if !history.periods.is_empty() {
-                    self.parked_histories.insert(address, history);
-                }
+        let dropped = self.backends.extract_if(.., |a, _| !wanted.contains_key(a));
+        for (address, b) in dropped {
+            let history = b.tracker.history();
+            if !history.periods.is_empty() {
+                self.parked_histories.insert(address, history);
             }
         }
         for (address, spec) in wanted {
